@@ -1,0 +1,176 @@
+package cairn.launcher;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * {@code bin/cairn}: runs one appliance in the foreground.
+ *
+ * <p>Exit codes: 0 after a clean stop, 1 when the appliance stopped itself on a fatal
+ * error, 2 for a usage error, 3 when a port or the data directory is taken.
+ */
+public final class Main {
+
+    static final int EXIT_FATAL = 1;
+    static final int EXIT_USAGE = 2;
+    static final int EXIT_UNAVAILABLE = 3;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(List.of(args), System.getenv(), System.out, System.err));
+    }
+
+    static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
+        if (args.isEmpty() || args.get(0).equals("help") || args.get(0).equals("--help")) {
+            out.print(usage());
+            return args.isEmpty() ? EXIT_USAGE : 0;
+        }
+        String command = args.get(0);
+        try {
+            Options options = Options.parse(args.subList(1, args.size()), env);
+            return switch (command) {
+            case "run" -> runAppliance(options, err);
+            case "version" -> {
+                out.println(Image.at(home()).version());
+                yield 0;
+            }
+            default -> throw new Options.UsageException("unknown command '" + command + "'");
+            };
+        } catch (Options.UsageException e) {
+            err.println("cairn: " + e.getMessage());
+            err.println("Run 'cairn help' for usage.");
+            return EXIT_USAGE;
+        } catch (UnavailableException e) {
+            err.println("cairn: " + e.getMessage());
+            return EXIT_UNAVAILABLE;
+        }
+    }
+
+    static String usage() {
+        return """
+                Usage: cairn COMMAND [OPTIONS]
+
+                Commands:
+                  run        run the appliance in the foreground until SIGINT or SIGTERM
+                  version    print the firmware version of this image
+                  help       show this text
+
+                Options (each has an environment variable; a flag wins):
+                  --data DIR          all state (CAIRN_DATA, default ./data)
+                  --http-port PORT    web UI, REST API and /health (CAIRN_HTTP_PORT, default 8443)
+                  --ssh-port PORT     SSH console (CAIRN_SSH_PORT, default 8101)
+                  --nbd-port PORT     NBD block service (CAIRN_NBD_PORT, default 10809)
+                  --peer-port PORT    appliance-to-appliance links (CAIRN_PEER_PORT, default 7400)
+                  --bind ADDRESS      address of every listener (CAIRN_BIND, default 0.0.0.0);
+                                      HTTPS unless ADDRESS is a loopback address
+                """;
+    }
+
+    static Path home() {
+        String home = System.getProperty("cairn.home");
+        if (home == null) {
+            throw new Options.UsageException("cairn.home is not set; start the appliance with bin/cairn");
+        }
+        return Path.of(home).toAbsolutePath().normalize();
+    }
+
+    private static int runAppliance(Options options, PrintStream err) {
+        long startedAt = System.currentTimeMillis();
+        Image image = Image.at(home());
+        DataDirectory data = DataDirectory.prepare(options.data);
+        try (FileLock lock = lockDataDirectory(data)) {
+            checkPorts(options);
+            data.seedConfiguration(image.etc());
+            Map<String, String> props = new HashMap<>(image.frameworkProperties());
+            props.putAll(FrameworkSettings.forAppliance(options, image, data));
+            System.setProperty("cairn.startedAt", Long.toString(startedAt));
+            System.setProperty("logback.configurationFile", data.logbackConfig(image.etc()).toString());
+            System.setProperty("cairn.log.dir", data.log().toString());
+            System.setProperty("derby.stream.error.file", data.log().resolve("derby.log").toString());
+            Appliance appliance = new Appliance(props, image, data);
+            Runtime.getRuntime().addShutdownHook(new Thread(appliance::stop, "cairn-shutdown"));
+            appliance.start();
+            appliance.awaitStop();
+            String fatal = System.getProperty("cairn.fatal.reason");
+            if (fatal != null) {
+                err.println("cairn: stopped: " + fatal);
+                return EXIT_FATAL;
+            }
+            return 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static FileLock lockDataDirectory(DataDirectory data) throws IOException {
+        FileChannel channel = FileChannel.open(data.root().resolve(".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        try {
+            FileLock lock = channel.tryLock();
+            if (lock != null) {
+                return lock;
+            }
+        } catch (OverlappingFileLockException e) {
+            // held by this process: treated as taken
+        }
+        channel.close();
+        throw new UnavailableException("data directory " + data.root() + " is in use by another appliance");
+    }
+
+    /** Fails before anything starts, so a taken port gives one clear line and no half-started appliance. */
+    static void checkPorts(Options o) {
+        String[][] ports = { { "HTTP", "--http-port" }, { "SSH", "--ssh-port" }, { "NBD", "--nbd-port" },
+                { "peer", "--peer-port" } };
+        int[] values = { o.httpPort, o.sshPort, o.nbdPort, o.peerPort };
+        for (int i = 0; i < values.length; i++) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(true);
+                s.bind(new InetSocketAddress(o.bindAddress, values[i]));
+            } catch (BindException e) {
+                throw new UnavailableException("cannot bind the " + ports[i][0] + " port " + o.bind + ":" + values[i]
+                        + " (" + ports[i][1] + "): " + e.getMessage());
+            } catch (IOException e) {
+                throw new UnavailableException("cannot bind the " + ports[i][0] + " port " + o.bind + ":" + values[i]
+                        + ": " + e.getMessage());
+            }
+        }
+    }
+
+    static Properties load(Path file) {
+        Properties p = new Properties();
+        if (Files.isRegularFile(file)) {
+            try (InputStream in = Files.newInputStream(file)) {
+                p.load(in);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return p;
+    }
+
+    static final class UnavailableException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        UnavailableException(String message) {
+            super(message);
+        }
+    }
+
+}
