@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
+import sun.misc.Signal;
+
 /**
  * {@code bin/cairn}: runs one appliance in the foreground.
  *
@@ -105,7 +107,12 @@ public final class Main {
             System.setProperty("cairn.log.dir", data.log().toString());
             System.setProperty("derby.stream.error.file", data.log().resolve("derby.log").toString());
             Appliance appliance = new Appliance(props, image, data);
+            // SIGTERM and SIGINT stop the framework cleanly and the process exits 0; the hook
+            // covers every other way the JVM may go down.
             Runtime.getRuntime().addShutdownHook(new Thread(appliance::stop, "cairn-shutdown"));
+            for (String signal : new String[] { "TERM", "INT" }) {
+                Signal.handle(new Signal(signal), s -> new Thread(appliance::stop, "cairn-stop-" + signal).start());
+            }
             appliance.start();
             appliance.awaitStop();
             String fatal = System.getProperty("cairn.fatal.reason");

@@ -31,7 +31,7 @@ import cairn.platform.api.metadata.SchemaMigrations;
  * (locked by another process, corrupt) is an error and is never re-created, since
  * that would lose every record it holds.
  */
-@Component(service = { DataSource.class, SchemaMigrations.class }, immediate = true,
+@Component(service = { DataSource.class, SchemaMigrations.class }, immediate = true, configurationPid = MetadataStore.PID,
         property = SchemaMigrations.DB_PROPERTY + "=" + SchemaMigrations.MAIN_DB)
 @Designate(ocd = MetadataStore.Config.class)
 public class MetadataStore implements DataSource, SchemaMigrations {

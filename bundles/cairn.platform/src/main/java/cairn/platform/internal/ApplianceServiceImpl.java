@@ -47,6 +47,7 @@ public class ApplianceServiceImpl implements ApplianceService {
         this.version = valueOr(context.getProperty(AppliancePaths.VERSION), context.getBundle().getVersion().toString());
         String started = System.getProperty("cairn.startedAt");
         this.startedAt = started != null ? Instant.ofEpochMilli(Long.parseLong(started)) : Instant.now();
+        LOG.info("Appliance {} ({}) role {} firmware {}", identity.id(), identity.name(), identity.role(), version);
     }
 
     private static ApplianceIdentity loadOrCreate(DataSource db, String role) throws SQLException {

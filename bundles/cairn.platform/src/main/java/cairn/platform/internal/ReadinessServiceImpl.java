@@ -40,7 +40,7 @@ import cairn.platform.api.health.ReadinessService;
  * component is satisfied, and every registered {@link HealthCheck} passes. Checks run
  * in parallel with a bound, so one hung check cannot hang {@code /health}.
  */
-@Component
+@Component(configurationPid = ReadinessServiceImpl.PID)
 @Designate(ocd = ReadinessServiceImpl.Config.class)
 public class ReadinessServiceImpl implements ReadinessService {
 

@@ -1,0 +1,98 @@
+package cairn.itests.osgi;
+
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.cleanCaches;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.frameworkStartLevel;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.jar.JarInputStream;
+import java.util.stream.Stream;
+
+import org.ops4j.pax.exam.Option;
+
+/**
+ * Pax Exam options that boot the all-in-one role's resolved bundle set (the same jars
+ * the image ships), with the image's start levels, on a fresh data directory.
+ */
+final class RoleBundles {
+
+    static final int DEFAULT_LEVEL = 10;
+
+    private RoleBundles() {
+    }
+
+    static Option[] allInOne(Path data) {
+        Path dir = Path.of(System.getProperty("cairn.bundles"));
+        Properties levels = new Properties();
+        try (InputStream in = Files.newInputStream(Path.of(System.getProperty("cairn.startlevels")))) {
+            levels.load(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<Option> options = new ArrayList<>();
+        try (Stream<Path> jars = Files.list(dir)) {
+            for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).sorted().toList()) {
+                String bsn = symbolicName(jar);
+                if (bsn == null || bsn.equals("org.apache.felix.framework")) {
+                    continue;
+                }
+                int level = Integer.parseInt(levels.getProperty(bsn, Integer.toString(DEFAULT_LEVEL)).trim());
+                options.add(bundle(jar.toUri().toString()).startLevel(level));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        options.add(junitBundles());
+        options.add(frameworkStartLevel(DEFAULT_LEVEL + 1));
+        options.add(cleanCaches());
+        options.add(frameworkProperty("cairn.data").value(data.toString()));
+        options.add(frameworkProperty("cairn.role").value("all-in-one"));
+        options.add(frameworkProperty("org.apache.felix.http.host").value("127.0.0.1"));
+        options.add(frameworkProperty("org.osgi.service.http.port").value(Integer.toString(freePort())));
+        options.add(frameworkProperty("felix.fileinstall.dir").value(data.resolve("etc").toString()));
+        options.add(frameworkProperty("felix.fileinstall.poll").value("200"));
+        options.add(systemProperty("derby.stream.error.file").value(data.resolve("derby.log").toString()));
+        options.add(systemProperty("org.ops4j.pax.url.mvn.localRepository")
+                .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository")));
+        return options.toArray(Option[]::new);
+    }
+
+    static int freePort() {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String symbolicName(Path jar) throws IOException {
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
+            if (in.getManifest() == null) {
+                return null;
+            }
+            String bsn = in.getManifest().getMainAttributes().getValue("Bundle-SymbolicName");
+            return bsn == null ? null : bsn.split(";")[0].trim();
+        }
+    }
+
+    static Path newDataDirectory() {
+        try {
+            Path data = Files.createTempDirectory(Path.of("target"), "osgi-data-").toAbsolutePath();
+            Files.createDirectories(data.resolve("etc"));
+            return data;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
