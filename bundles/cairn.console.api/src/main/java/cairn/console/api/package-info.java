@@ -10,7 +10,9 @@
  * <ul>
  * <li>refuses callers below the required role, with one clear line and a non-zero exit;</li>
  * <li>passes the authenticated {@link cairn.platform.api.security.Caller} when the
- *     method's first parameter (after an optional {@code CommandSession}) is one;</li>
+ *     method's first positional parameter is one (Gogo's order: an optional
+ *     {@code CommandSession}, then the {@code @Parameter} options, then positional
+ *     parameters);</li>
  * <li>audits every call of a function that needs more than the viewer role;</li>
  * <li>renders what the method returns: a table (lists of records), {@code key: value}
  *     lines (one record), or JSON when the user adds {@code --json};</li>

@@ -15,6 +15,15 @@ final class CommandRunner {
 
     /** @return 0, or the failure's exit status after printing its message on {@code err} */
     static int run(ConsoleSession session, String line, Output output, PrintStream out, PrintStream err) {
+        return run(session, line, output, out, err, false);
+    }
+
+    /**
+     * @param interactive at a prompt, Ctrl-C is how a person stops a command that follows
+     *                    output: it ends the command silently rather than as an error
+     */
+    static int run(ConsoleSession session, String line, Output output, PrintStream out, PrintStream err,
+            boolean interactive) {
         try {
             Object result = session.execute(line);
             // our functions print their own results; values of plain expressions are shown here
@@ -29,6 +38,11 @@ final class CommandRunner {
                 LOG.warn("Console command of {} failed: {}", session.caller().user(), line, e);
             }
             out.flush();
+            if (interactive && f.exitStatus() == Failures.INTERRUPTED) {
+                err.println();
+                err.flush();
+                return f.exitStatus();
+            }
             err.println("error: " + f.message());
             err.flush();
             return f.exitStatus();

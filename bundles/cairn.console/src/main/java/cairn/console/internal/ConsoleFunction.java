@@ -1,8 +1,10 @@
 package cairn.console.internal;
 
+import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
@@ -10,6 +12,7 @@ import java.util.function.Supplier;
 import org.apache.felix.gogo.runtime.Reflective;
 import org.apache.felix.service.command.CommandSession;
 import org.apache.felix.service.command.Function;
+import org.apache.felix.service.command.Parameter;
 
 import cairn.console.api.RequiredRole;
 import cairn.platform.api.audit.AuditEntry;
@@ -81,10 +84,22 @@ final class ConsoleFunction implements Function {
         return found;
     }
 
+    /**
+     * Gogo fills the options ({@code @Parameter}) first and then the positional arguments in
+     * order, so the caller is passed as the first positional argument: the first parameter
+     * that is neither the session nor an option.
+     */
     private static boolean firstParameterIsCaller(Method m) {
-        Class<?>[] p = m.getParameterTypes();
-        int first = p.length > 0 && p[0] == CommandSession.class ? 1 : 0;
-        return p.length > first && p[first] == Caller.class;
+        Class<?>[] types = m.getParameterTypes();
+        Annotation[][] annotations = m.getParameterAnnotations();
+        for (int i = 0; i < types.length; i++) {
+            if (types[i] == CommandSession.class
+                    || Arrays.stream(annotations[i]).anyMatch(a -> a instanceof Parameter)) {
+                continue;
+            }
+            return types[i] == Caller.class;
+        }
+        return false;
     }
 
     String scope() {

@@ -22,7 +22,7 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Size;
 import org.jline.terminal.Terminal;
-import org.jline.terminal.TerminalBuilder;
+import org.jline.terminal.impl.ExternalTerminal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,9 +77,12 @@ final class ConsoleShell implements Command {
         Caller caller = SshConsole.caller(channel);
         Map<String, String> vars = env.getEnv();
         String type = vars.getOrDefault(Environment.ENV_TERM, "dumb");
-        terminal = TerminalBuilder.builder().name("cairn-ssh").system(false).streams(in, out)
-                .type(type == null || type.isBlank() ? "dumb" : type).encoding(StandardCharsets.UTF_8)
-                .size(size(vars)).build();
+        // A line discipline in Java on the channel's streams, not TerminalBuilder: its providers
+        // would open an operating-system pty per session, whose kernel swallows Ctrl-C
+        // instead of raising Signal.INT for us.
+        terminal = new ExternalTerminal("cairn-ssh", type == null || type.isBlank() ? "dumb" : type, in, out,
+                StandardCharsets.UTF_8);
+        terminal.setSize(size(vars));
         env.addSignalListener((ch, signal) -> {
             terminal.setSize(size(env.getEnv()));
             terminal.raise(Terminal.Signal.WINCH);
@@ -143,7 +146,7 @@ final class ConsoleShell implements Command {
                 if (line.equals("exit") || line.equals("logout") || line.equals("quit")) {
                     break;
                 }
-                CommandRunner.run(session, line, catalog.output(), console, console);
+                CommandRunner.run(session, line, catalog.output(), console, console, true);
             }
         } catch (RuntimeException e) {
             LOG.warn("Console session of {} ended with an error", caller.user(), e);

@@ -19,6 +19,8 @@ import cairn.platform.api.errors.CairnException;
  */
 final class Failures {
 
+    static final int INTERRUPTED = 130;
+
     record Failure(String message, int exitStatus, boolean unexpected) {
     }
 
@@ -52,8 +54,8 @@ final class Failures {
         if (t instanceof SyntaxError || t instanceof EOFError) {
             return new Failure("syntax error: " + oneLine(t.getMessage()), 2, false);
         }
-        if (t instanceof InterruptedException) {
-            return new Failure("interrupted", 130, false);
+        if (t instanceof InterruptedException || t instanceof java.util.concurrent.CancellationException) {
+            return new Failure("interrupted", INTERRUPTED, false);
         }
         if (t instanceof IllegalArgumentException) {
             return new Failure(oneLine(t.getMessage()), 2, false);

@@ -137,7 +137,7 @@ final class Help {
         if (d == null || d.value().isBlank()) {
             return type.getSimpleName().toUpperCase();
         }
-        return d.value().split("[\\s(,;]+")[0].toUpperCase();
+        return d.value().split("[\\s(,;:]+")[0].toUpperCase();
     }
 
     private static <A extends Annotation> A find(Annotation[] annotations, Class<A> type) {

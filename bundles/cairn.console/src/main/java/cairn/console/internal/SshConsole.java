@@ -103,6 +103,8 @@ public class SshConsole implements HealthCheck {
         server.setHost(bind);
         server.setPort(port);
         server.setKeyPairProvider(KeyPairProvider.wrap(HostKey.loadOrCreate(data.resolve("tls"))));
+        // plain "password" only: keyboard-interactive would print its instruction banner on every login
+        server.setKeyboardInteractiveAuthenticator(null);
         server.setPasswordAuthenticator((user, password, session) -> login(session,
                 s -> users().authenticate(user, password, s)));
         // one check per offered key and connection: a client that tries several keys

@@ -63,11 +63,11 @@ public class UserCommands implements ArgumentCompleter {
 
     @RequiredRole(Role.ADMIN)
     @Descriptor("create a user (the password is asked when not given)")
-    public User add(CommandSession session, Caller caller,
+    public User add(CommandSession session,
             @Descriptor("role: admin, operator or viewer") @Parameter(names = { "-r", "--role" }, absentValue = "viewer") String role,
             @Descriptor("account (tenant) the user belongs to; yours by default") @Parameter(names = { "-a", "--account" }, absentValue = ABSENT) String account,
             @Descriptor("password, at least 12 characters") @Parameter(names = { "-p", "--password" }, absentValue = ABSENT) String password,
-            @Descriptor("user name") String name) {
+            Caller caller, @Descriptor("user name") String name) {
         Role parsed = Role.parse(role);
         String secret = password.isEmpty() ? secret(session, "password", "Password for " + name + ": ") : password;
         return users().create(caller, name, secret, parsed, account.isEmpty() ? caller.account() : account);
@@ -75,10 +75,10 @@ public class UserCommands implements ArgumentCompleter {
 
     @RequiredRole(Role.OPERATOR)
     @Descriptor("change a password: yours (give the current one) or, as admin, anyone's")
-    public Done passwd(CommandSession session, Caller caller,
+    public Done passwd(CommandSession session,
             @Descriptor("the new password, at least 12 characters") @Parameter(names = { "-p", "--password" }, absentValue = ABSENT) String password,
             @Descriptor("your current password, when changing your own") @Parameter(names = "--current", absentValue = ABSENT) String current,
-            @Descriptor("user name") String name) {
+            Caller caller, @Descriptor("user name") String name) {
         String currentPassword = current;
         if (currentPassword.isEmpty() && name.equals(caller.user()) && caller.role() != Role.ADMIN) {
             currentPassword = secret(session, "current", "Current password: ");
