@@ -6,6 +6,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 
 import org.apache.felix.gogo.runtime.CommandSessionImpl;
 import org.jline.reader.LineReader;
@@ -31,6 +32,15 @@ final class ConsoleSession extends CommandSessionImpl {
         this.caller = parent.caller;
         this.input = parent.input;
         this.reader = parent.reader;
+    }
+
+    /**
+     * No working directory: Gogo then expands no file-name patterns ({@code user.*} stays
+     * as typed instead of matching, or leaking, files of the appliance's directory).
+     */
+    @Override
+    public Path currentDir() {
+        return null;
     }
 
     Caller caller() {

@@ -161,6 +161,13 @@ public class ConsoleFunctionTest {
     }
 
     @Test
+    public void patternsAreNotExpandedAgainstFiles() {
+        Run r = run(Role.OPERATOR, "thing:add --password * pattern.*");
+        assertEquals(r.err(), 0, r.status());
+        assertEquals(List.of("ann pattern.* viewer *"), things.calls);
+    }
+
+    @Test
     public void unknownCommandsAndBadArgumentsGiveOneLine() {
         Run unknown = run(Role.ADMIN, "nosuch");
         assertEquals(127, unknown.status());
