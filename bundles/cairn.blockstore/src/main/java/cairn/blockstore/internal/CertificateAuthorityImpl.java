@@ -63,7 +63,7 @@ import cairn.platform.api.AppliancePaths;
  * BouncyCastle only builds certificates; signing and parsing use the JDK's providers, so no
  * provider is registered globally.
  */
-@Component(configurationPid = BlockstoreConstants.CA_PID)
+@Component(immediate = true, configurationPid = BlockstoreConstants.CA_PID)
 @Designate(ocd = CertificateAuthorityImpl.Config.class)
 public class CertificateAuthorityImpl implements FleetCertificateAuthority {
 

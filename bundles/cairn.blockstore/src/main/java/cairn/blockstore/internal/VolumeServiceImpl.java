@@ -82,7 +82,7 @@ import cairn.platform.api.security.Role;
  * <p>Control operations are serialized by one lock (they are rare, and this keeps the
  * catalog, the epochs and the live maps in step); the I/O path never takes it.
  */
-@Component(configurationPid = BlockstoreConstants.ENGINE_PID, service = { VolumeService.class, HealthCheck.class },
+@Component(immediate = true, configurationPid = BlockstoreConstants.ENGINE_PID, service = { VolumeService.class, HealthCheck.class },
         property = HealthCheck.NAME + "=" + BlockstoreConstants.HEALTH_CHECK)
 @Designate(ocd = VolumeServiceImpl.Config.class)
 public class VolumeServiceImpl implements VolumeService, HealthCheck {
