@@ -540,6 +540,87 @@ public class BlockstoreTest {
         }
     }
 
+    /**
+     * What the NBD server will do: a JSSE server from {@link FleetCertificateAuthority#newServerContext()}
+     * requiring a client certificate, a gnutls client presenting an attachment's files over
+     * TLS 1.3 and 1.2, and the verified certificate mapped back to the attachment's export.
+     */
+    @Test
+    public void jsseServerContextAcceptsGnutlsClientsWithAttachmentCertificates() throws Exception {
+        VolumeService volumes = engine();
+        Volume v = volumes.create(ALICE, "tls-2", MIB);
+        Attachment a = volumes.attach(ALICE, v.id(), "inst-jsse").attachment();
+        Path dir = Files.createTempDirectory("jsse-interop");
+        Files.writeString(dir.resolve("ca-cert.pem"), a.tls().caCertPem());
+        Files.writeString(dir.resolve("client-cert.pem"), a.tls().clientCertPem());
+        Files.writeString(dir.resolve("client-key.pem"), a.tls().clientKeyPem());
+        javax.net.ssl.SSLServerSocket listener = (javax.net.ssl.SSLServerSocket) ca.newServerContext()
+                .getServerSocketFactory().createServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"));
+        listener.setNeedClientAuth(true);
+        listener.setEnabledProtocols(new String[] { "TLSv1.3", "TLSv1.2" });
+        try {
+            for (String priority : List.of("NORMAL", "NORMAL:-VERS-TLS1.3")) {
+                CompletableFuture<String> served = CompletableFuture.supplyAsync(() -> serveOne(listener, volumes));
+                ProcessResult client = gnutlsCli(listener.getLocalPort(), priority, dir, true);
+                assertEquals(client.output, a.exportName(), served.get(30, TimeUnit.SECONDS));
+                assertTrue(client.output, client.output.contains(a.exportName()));
+            }
+            CompletableFuture<String> refused = CompletableFuture.supplyAsync(() -> serveOne(listener, volumes));
+            gnutlsCli(listener.getLocalPort(), "NORMAL", dir, false);
+            assertTrue(refused.get(30, TimeUnit.SECONDS).startsWith("refused"));
+        } finally {
+            listener.close();
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+            volumes.detach(ALICE, v.id(), a.attachmentId());
+        }
+    }
+
+    /** Accepts one TLS client and answers with the export its certificate was issued for. */
+    private static String serveOne(javax.net.ssl.SSLServerSocket listener, VolumeService volumes) {
+        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) listener.accept()) {
+            s.setSoTimeout(20_000);
+            try {
+                s.startHandshake();
+            } catch (IOException e) {
+                return "refused: " + e.getMessage();
+            }
+            X509Certificate peer = (X509Certificate) s.getSession().getPeerCertificates()[0];
+            String export = volumes.exportFor(peer).orElse("unknown");
+            s.getOutputStream().write((export + "\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            return export;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static ProcessResult gnutlsCli(int port, String priority, Path dir, boolean withCertificate)
+            throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("gnutls-cli", "--priority", priority,
+                "--x509cafile", dir.resolve("ca-cert.pem").toString(), "-p", Integer.toString(port)));
+        if (withCertificate) {
+            cmd.addAll(List.of("--x509certfile", dir.resolve("client-cert.pem").toString(), "--x509keyfile",
+                    dir.resolve("client-key.pem").toString()));
+        }
+        cmd.add("127.0.0.1");
+        // stdin stays open: the client leaves when the server closes the connection.
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        p.getOutputStream().close();
+        return new ProcessResult(p.waitFor(), out.get(5, TimeUnit.SECONDS));
+    }
+
     @Test
     public void healthCheckReportsTheEngine() throws Exception {
         engine();
