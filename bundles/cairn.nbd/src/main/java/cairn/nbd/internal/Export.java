@@ -2,6 +2,7 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.function.Consumer;
 
 /**
  * One opened export as a connection sees it: the narrow surface the protocol layer
@@ -25,8 +26,8 @@ interface Export {
     /** True only when FLUSH and FUA effects are visible across every connection to the volume. */
     boolean multiConn();
 
-    /** True when zeroing a range costs about as much as trimming it (NBD_CMD_FLAG_FAST_ZERO can be honoured). */
-    boolean fastZero();
+    /** Whether zeroing this range is done in metadata, not by writing bytes (NBD_CMD_FLAG_FAST_ZERO). */
+    boolean canZeroFast(long offset, long length, boolean mayPunch) throws IOException;
 
     /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}. */
     void read(long offset, ByteBuffer dst) throws IOException;
@@ -54,6 +55,12 @@ interface Export {
 
     /** The connection that opened it is gone. */
     void close();
+
+    /**
+     * Registers who to tell when the export ends for good (its attachment was fenced), so
+     * the connection closes at once instead of at its next request. Called once.
+     */
+    void onFenced(Consumer<String> closer);
 
     /** Receives block status extents in order. */
     interface ExtentSink {

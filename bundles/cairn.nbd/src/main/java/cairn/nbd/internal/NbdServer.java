@@ -21,7 +21,6 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
-import javax.net.ssl.SSLContext;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,13 +35,13 @@ final class NbdServer {
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
 
     /** How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none. */
-    record Settings(InetSocketAddress tcp, Path unixSocket, SSLContext tls, Limits limits, int handshakeTimeoutMillis,
+    record Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
             int maxConnections) {
     }
 
     private final Settings settings;
     private final ExportCatalog catalog;
-    private final ServerState state = new ServerState();
+    private final ServerState state;
     private final BufferPool pool;
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Set<SocketChannel> negotiating = ConcurrentHashMap.newKeySet();
@@ -51,8 +50,9 @@ final class NbdServer {
     private final ScheduledExecutorService timer;
     private final AtomicLong connectionIds = new AtomicLong();
 
-    NbdServer(Settings settings, ExportCatalog catalog) {
+    NbdServer(Settings settings, ExportCatalog catalog, ServerState state) {
         this.settings = settings;
+        this.state = state;
         this.catalog = catalog;
         Limits l = settings.limits();
         // retain enough buffers for every worker of a few busy connections
@@ -103,6 +103,14 @@ final class NbdServer {
 
     int port() throws IOException {
         return ((InetSocketAddress) listeners.get(0).getLocalAddress()).getPort();
+    }
+
+    int portOrZero() {
+        try {
+            return port();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     boolean listening() {

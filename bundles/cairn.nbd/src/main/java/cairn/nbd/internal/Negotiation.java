@@ -8,7 +8,6 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-import javax.net.ssl.SSLContext;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,7 +42,7 @@ final class Negotiation {
     }
 
     private final ExportCatalog catalog;
-    private final SSLContext tls;
+    private final TlsProvider tls;
     private final boolean tlsRequired;
     private final Limits limits;
     private final ServerState state;
@@ -58,7 +57,7 @@ final class Negotiation {
      * @param tls         the server context, null when this transport offers no TLS
      * @param tlsRequired every option but STARTTLS and ABORT is refused until TLS runs
      */
-    Negotiation(Wire wire, Peer peer, ExportCatalog catalog, SSLContext tls, boolean tlsRequired, Limits limits,
+    Negotiation(Wire wire, Peer peer, ExportCatalog catalog, TlsProvider tls, boolean tlsRequired, Limits limits,
             ServerState state) {
         this.wire = wire;
         this.peer = peer;
@@ -226,7 +225,7 @@ final class Negotiation {
         reply(Nbd.OPT_STARTTLS, Nbd.REP_ACK, null);
         TlsWire upgraded;
         try {
-            upgraded = wire.startTls(tls);
+            upgraded = wire.startTls(tls.context());
         } catch (IOException e) {
             // after the ACK there is no way back to plaintext
             throw new Ended("TLS handshake failed: " + e.getMessage());

@@ -68,6 +68,7 @@ final class Session {
                     return t;
                 });
         this.workers.allowCoreThreadTimeOut(true);
+        export.onFenced(this::close);
     }
 
     Export export() {
@@ -256,7 +257,8 @@ final class Session {
                 replies.ok(r.handle);
                 break;
             case Nbd.CMD_WRITE_ZEROES:
-                if ((r.flags & Nbd.CMD_FLAG_FAST_ZERO) != 0 && !export.fastZero()) {
+                if ((r.flags & Nbd.CMD_FLAG_FAST_ZERO) != 0
+                        && !export.canZeroFast(r.offset, r.length, (r.flags & Nbd.CMD_FLAG_NO_HOLE) == 0)) {
                     replies.error(r.handle, Nbd.ENOTSUP, "zeroing is not fast on this export");
                     break;
                 }
