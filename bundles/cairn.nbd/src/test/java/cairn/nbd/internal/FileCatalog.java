@@ -13,6 +13,7 @@ final class FileCatalog implements ExportCatalog {
     final Map<String, Path> files = new ConcurrentHashMap<>();
     final Map<String, FileExport> opened = new ConcurrentHashMap<>();
     final AtomicInteger open = new AtomicInteger();
+    volatile boolean readOnly;
 
     @Override
     public Export open(String name, Peer peer) throws ExportRefusal {
@@ -21,7 +22,7 @@ final class FileCatalog implements ExportCatalog {
             throw ExportRefusal.unknown("no such export");
         }
         try {
-            FileExport e = new FileExport(name, p, open);
+            FileExport e = new FileExport(name, p, open, readOnly);
             opened.put(name, e);
             return e;
         } catch (IOException e) {

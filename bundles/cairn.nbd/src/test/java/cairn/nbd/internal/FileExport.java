@@ -17,8 +17,11 @@ final class FileExport implements Export {
     private final AtomicInteger open;
     volatile Consumer<String> fenced;
 
-    FileExport(String name, Path path, AtomicInteger open) throws IOException {
+    private final boolean readOnly;
+
+    FileExport(String name, Path path, AtomicInteger open, boolean readOnly) throws IOException {
         this.name = name;
+        this.readOnly = readOnly;
         this.file = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         this.size = file.size();
         this.open = open;
@@ -42,7 +45,7 @@ final class FileExport implements Export {
 
     @Override
     public boolean readOnly() {
-        return false;
+        return readOnly;
     }
 
     @Override
@@ -103,15 +106,39 @@ final class FileExport implements Export {
     }
 
     @Override
-    public void blockStatus(long offset, long length, int maxExtents, ExtentSink sink) {
-        // first half of the request "zero", second half "data", to exercise descriptor encoding
-        long half = Math.max(512, (length / 2) & ~511L);
-        if (half >= length) {
-            sink.extent(length, 0);
-            return;
+    public void blockStatus(long offset, long length, int maxExtents, ExtentSink sink) throws IOException {
+        // honest and simple: 4 KiB pieces that read as zeros are reported as such
+        ByteBuffer block = ByteBuffer.allocate(4096);
+        long pos = offset;
+        int extents = 0;
+        int runFlags = -1;
+        long runLength = 0;
+        while (pos < offset + length) {
+            int n = (int) Math.min(4096 - (pos % 4096), offset + length - pos);
+            block.clear().limit(n);
+            read(pos, block);
+            int flags = isZero(block.array(), n) ? Nbd.STATE_ZERO : 0;
+            if (flags != runFlags && runLength > 0) {
+                sink.extent(runLength, runFlags);
+                if (++extents == maxExtents) {
+                    return;
+                }
+                runLength = 0;
+            }
+            runFlags = flags;
+            runLength += n;
+            pos += n;
         }
-        sink.extent(half, Nbd.STATE_ZERO);
-        sink.extent(length - half, 0);
+        sink.extent(runLength, runFlags);
+    }
+
+    private static boolean isZero(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override

@@ -351,6 +351,9 @@ public class NbdServerTest {
             p.get(data);
             assertArrayEquals(java.util.Arrays.copyOfRange(original, 4096, 4096 + 1024), data);
 
+            c.request(0, Nbd.CMD_WRITE_ZEROES, 14, 0, 512 * 1024);
+            c.out.flush();
+            assertEquals(0, c.anyReply().error());
             c.request(0, Nbd.CMD_BLOCK_STATUS, 11, 0, 1 << 20);
             c.out.flush();
             r = c.anyReply();

@@ -22,7 +22,8 @@ final class RawClient implements AutoCloseable {
         socket = new Socket("127.0.0.1", port);
         socket.setSoTimeout(10_000);
         in = new DataInputStream(socket.getInputStream());
-        out = new DataOutputStream(socket.getOutputStream());
+        socket.setTcpNoDelay(true);
+        out = new DataOutputStream(new java.io.BufferedOutputStream(socket.getOutputStream(), 1 << 16));
     }
 
     /** Reads the server greeting and answers with these client flags. */
