@@ -139,6 +139,9 @@ final class EngineExport implements Export {
         } catch (AttachmentFencedException e) {
             throw new ExportFencedException(e.getMessage());
         } catch (EngineUnavailableException e) {
+            if (gate.stopping()) {
+                throw new NbdError(Nbd.ESHUTDOWN, "server is shutting down");
+            }
             throw new NbdError(Nbd.EIO, "storage engine unavailable: " + e.getMessage());
         } catch (IOException e) {
             // the name or certificate no longer opens anything: treat like a fence
@@ -174,9 +177,10 @@ final class EngineExport implements Export {
 
     @Override
     public boolean multiConn() {
-        // VolumeChannel.flush covers writes acknowledged on this channel; until the engine
-        // promises the same across channels, clients must not spread one workload over several.
-        return false;
+        // Every channel of a volume writes through the same engine file and VolumeChannel.flush
+        // makes every acknowledged write durable, not only this channel's: FLUSH and FUA on one
+        // connection cover writes answered on all of them.
+        return true;
     }
 
     @Override

@@ -41,6 +41,10 @@ final class EngineGate<S> {
         }
     }
 
+    boolean stopping() {
+        return state.stopping();
+    }
+
     /** Wakes waiters so they notice the server stopping. */
     void wake() {
         lock.lock();
