@@ -105,6 +105,10 @@ public final class Main {
             System.setProperty("cairn.startedAt", Long.toString(startedAt));
             System.setProperty("logback.configurationFile", data.logbackConfig(image.etc()).toString());
             System.setProperty("cairn.log.dir", data.log().toString());
+            if (System.getProperty("java.util.logging.config.file") == null) {
+                System.setProperty("java.util.logging.config.file", image.etc().resolve("logging.properties").toString());
+                java.util.logging.LogManager.getLogManager().readConfiguration();
+            }
             System.setProperty("derby.stream.error.file", data.log().resolve("derby.log").toString());
             Appliance appliance = new Appliance(props, image, data);
             // SIGTERM and SIGINT stop the framework cleanly and the process exits 0; the hook
