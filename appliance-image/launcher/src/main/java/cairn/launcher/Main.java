@@ -82,6 +82,8 @@ public final class Main {
                   --peer-port PORT    appliance-to-appliance links (CAIRN_PEER_PORT, default 7400)
                   --bind ADDRESS      address of every listener (CAIRN_BIND, default 0.0.0.0);
                                       HTTPS unless ADDRESS is a loopback address
+                  --nbd-tls on|off    NBD over TLS with client certificates (CAIRN_NBD_TLS, default on);
+                                      off is a plaintext lab mode, loopback --bind only
                 """;
     }
 
@@ -105,6 +107,10 @@ public final class Main {
             System.setProperty("cairn.startedAt", Long.toString(startedAt));
             System.setProperty("logback.configurationFile", data.logbackConfig(image.etc()).toString());
             System.setProperty("cairn.log.dir", data.log().toString());
+            if (System.getProperty("java.util.logging.config.file") == null) {
+                System.setProperty("java.util.logging.config.file", image.etc().resolve("logging.properties").toString());
+                java.util.logging.LogManager.getLogManager().readConfiguration();
+            }
             System.setProperty("derby.stream.error.file", data.log().resolve("derby.log").toString());
             Appliance appliance = new Appliance(props, image, data);
             // SIGTERM and SIGINT stop the framework cleanly and the process exits 0; the hook

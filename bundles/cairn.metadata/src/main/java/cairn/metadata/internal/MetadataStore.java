@@ -71,6 +71,11 @@ public class MetadataStore implements DataSource, SchemaMigrations {
             String message = "metadata database " + directory + " cannot be used: " + describe(e);
             fatal(context, message);
             throw new MetadataStoreException(message, e);
+        } catch (RuntimeException e) {
+            // Derby reports some kinds of damage as unchecked errors
+            String message = "metadata database " + directory + " cannot be used: " + e;
+            fatal(context, message);
+            throw new MetadataStoreException(message, e);
         }
         LOG.info("Metadata database ready at {}", directory);
     }
@@ -126,22 +131,37 @@ public class MetadataStore implements DataSource, SchemaMigrations {
         return ds;
     }
 
-    /** Derby nests the useful reason (lock held, corrupt page) under a generic XJ040. */
+    /**
+     * Derby nests the useful reason (lock held, corrupt page) under a generic XJ040, in
+     * both the cause and the next-exception chains; the innermost distinct message wins.
+     */
     static String describe(SQLException e) {
-        StringBuilder sb = new StringBuilder();
-        Throwable t = e;
-        while (t != null) {
-            if (t instanceof SQLException s && "XSDB6".equals(s.getSQLState())) {
+        java.util.List<String> messages = new java.util.ArrayList<>();
+        java.util.ArrayDeque<Throwable> todo = new java.util.ArrayDeque<>();
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        todo.add(e);
+        while (!todo.isEmpty()) {
+            Throwable t = todo.poll();
+            if (!seen.add(t)) {
+                continue;
+            }
+            if ((t instanceof SQLException s && "XSDB6".equals(s.getSQLState()))
+                    || String.valueOf(t.getMessage()).contains("Another instance of Derby")) {
                 return "it is in use by another process (Derby holds a lock on it). "
-                        + "Stop the other appliance that uses this data directory.";
+                        + "Stop the other program that uses this data directory.";
             }
-            if (sb.length() > 0) {
-                sb.append(": ");
+            if (t.getMessage() != null && !messages.contains(t.getMessage())
+                    && !t.getMessage().contains("see the next exception for details")) {
+                messages.add(t.getMessage());
             }
-            sb.append(t.getMessage());
-            t = t.getCause() == t ? null : t.getCause();
+            if (t.getCause() != null) {
+                todo.add(t.getCause());
+            }
+            if (t instanceof SQLException s && s.getNextException() != null) {
+                todo.add(s.getNextException());
+            }
         }
-        return sb.toString();
+        return messages.isEmpty() ? e.toString() : String.join(": ", messages);
     }
 
     private static void fatal(BundleContext context, String message) {

@@ -8,8 +8,9 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * Users, passwords, API tokens and SSH keys, stored in the metadata database.
- * Passwords and token secrets are stored only as slow salted hashes. Every mutating
- * method checks the caller's role and writes the audit log.
+ * Passwords are stored only as slow salted hashes; token secrets (256 random bits) only
+ * as SHA-256 digests. Every mutating method checks the caller's role and writes the
+ * audit log, including refusals.
  */
 @ProviderType
 public interface UserService {
