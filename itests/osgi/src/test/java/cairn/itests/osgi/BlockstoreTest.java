@@ -52,6 +52,7 @@ import cairn.blockstore.api.Volume;
 import cairn.blockstore.api.VolumeChannel;
 import cairn.blockstore.api.VolumeService;
 import cairn.blockstore.api.VolumeState;
+import cairn.blockstore.api.VolumeStats;
 import cairn.blockstore.api.VolumeView;
 import cairn.blockstore.api.tls.FleetCertificateAuthority;
 import cairn.platform.api.audit.AuditLog;
@@ -232,6 +233,14 @@ public class BlockstoreTest {
             ByteBuffer tail = ByteBuffer.allocate(10);
             ch.read(4 * MIB - 10, tail);
             assertArrayEquals(new byte[10], tail.array());
+
+            VolumeStats stats = volumes.stats(CAROL, v.id());
+            assertEquals("successful writes only", 3, stats.writeOps());
+            assertEquals(pattern.length + block.length + 3, stats.writeBytes());
+            assertEquals(5, stats.readOps());
+            assertEquals(2, stats.zeroOps());
+            assertEquals(1, stats.flushOps());
+            assertEquals(1, stats.openConnections());
         }
         volumes.detach(ALICE, v.id(), a.attachmentId());
     }
