@@ -59,6 +59,9 @@ final class RoleBundles {
         options.add(frameworkProperty("cairn.data").value(data.toString()));
         options.add(frameworkProperty("cairn.role").value("all-in-one"));
         options.add(frameworkProperty("org.apache.felix.http.host").value("127.0.0.1"));
+        // every listener on loopback and a free port: several test runs share this machine
+        options.add(frameworkProperty("cairn.bind").value("127.0.0.1"));
+        options.add(frameworkProperty("cairn.nbd.port").value(Integer.toString(freePort())));
         options.add(frameworkProperty("org.osgi.service.http.port").value(Integer.toString(freePort())));
         options.add(frameworkProperty("felix.fileinstall.dir").value(data.resolve("etc").toString()));
         options.add(frameworkProperty("felix.fileinstall.poll").value("200"));
