@@ -208,6 +208,82 @@ public class VolumeFileTest {
         }
     }
 
+    /**
+     * Writers change their own regions concurrently while views open and close: each view
+     * must read exactly the bytes of the moment it opened, however much changed since.
+     */
+    @Test
+    public void viewsStayExactUnderConcurrentWrites() throws Exception {
+        int writers = 4;
+        int regionBlocks = 8;
+        long size = (long) writers * regionBlocks * BLOCK;
+        byte[] model = new byte[(int) size];
+        try (VolumeFile v = create("vol-cow", size)) {
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+            List<java.util.concurrent.Future<?>> running = new java.util.ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int base = w * regionBlocks * BLOCK;
+                long seed = w;
+                running.add(pool.submit(() -> {
+                    Random random = new Random(seed);
+                    while (!stop.get()) {
+                        int off = base + random.nextInt(regionBlocks * BLOCK);
+                        int len = Math.min(base + regionBlocks * BLOCK - off, 1 + random.nextInt(3 * BLOCK));
+                        byte[] data = new byte[len];
+                        random.nextBytes(data);
+                        // The model changes with the volume, under the same lock a request holds.
+                        v.io.readLock().lock();
+                        try {
+                            if (random.nextInt(4) == 0) {
+                                v.zero(off, len, random.nextBoolean());
+                                synchronized (model) {
+                                    Arrays.fill(model, off, off + len, (byte) 0);
+                                }
+                            } else {
+                                v.write(off, ByteBuffer.wrap(data));
+                                synchronized (model) {
+                                    System.arraycopy(data, 0, model, off, len);
+                                }
+                            }
+                        } finally {
+                            v.io.readLock().unlock();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            try {
+                for (int round = 0; round < 15; round++) {
+                    ViewImpl view;
+                    byte[] expected;
+                    v.io.writeLock().lock();
+                    try {
+                        view = v.openView();
+                        synchronized (model) {
+                            expected = model.clone();
+                        }
+                    } finally {
+                        v.io.writeLock().unlock();
+                    }
+                    try {
+                        ByteBuffer got = ByteBuffer.allocate((int) size);
+                        view.read(0, got);
+                        assertArrayEquals("view " + round + " drifted", expected, got.array());
+                    } finally {
+                        view.close();
+                    }
+                }
+            } finally {
+                stop.set(true);
+                for (java.util.concurrent.Future<?> f : running) {
+                    f.get();
+                }
+                pool.shutdown();
+            }
+        }
+    }
+
     @Test
     public void measuresThroughput() throws Exception {
         long size = 256L << 20;
