@@ -322,6 +322,17 @@ public class BlockstoreTest {
         Eventually.await("the lease runs out", Duration.ofSeconds(10),
                 () -> volumes.attachment(ALICE, v.id()).orElseThrow().leaseExpiresAt().toEpochMilli()
                         < System.currentTimeMillis());
+        // An expired lease alone fences nothing: the old credentials still work, and
+        // using them holds the lease again.
+        try (VolumeChannel late = volumes.open(a.exportName(), oldCert)) {
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            late.read(0, back);
+            assertArrayEquals(data, back.array());
+            expectConflict("lease_held", () -> volumes.takeover(ALICE, v.id(), "inst-new"));
+        }
+        Eventually.await("the lease runs out again", Duration.ofSeconds(10),
+                () -> volumes.attachment(ALICE, v.id()).orElseThrow().leaseExpiresAt().toEpochMilli()
+                        < System.currentTimeMillis());
         Attachment b = volumes.takeover(ALICE, v.id(), "inst-new");
         assertEquals(a.epoch() + 1, b.epoch());
         assertNotNull(b.tls());
