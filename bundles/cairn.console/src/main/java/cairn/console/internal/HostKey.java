@@ -20,13 +20,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The appliance's SSH host key: an Ed25519 key generated at first boot and kept in
- * {@code DATA/tls/ssh_host_ed25519_key} (OpenSSH format, mode 0600), beside the other
+ * The appliance's SSH host key: an ECDSA P-256 key generated at first boot and kept in
+ * {@code DATA/tls/ssh_host_ecdsa_key} (OpenSSH format, mode 0600), beside the other
  * generated key material, so clients see the same host key after restarts and upgrades.
+ * ECDSA comes from the JDK's own provider; Ed25519 would depend on the EdDSA provider
+ * that MINA registers JVM-wide, which goes stale when the SSH bundles are updated or the
+ * framework restarts in the same JVM (clients' Ed25519 keys still log in).
  */
 final class HostKey {
 
-    static final String FILE = "ssh_host_ed25519_key";
+    static final String FILE = "ssh_host_ecdsa_key";
     private static final Logger LOG = LoggerFactory.getLogger(HostKey.class);
 
     private HostKey() {
@@ -45,7 +48,7 @@ final class HostKey {
                 return it.next();
             }
         }
-        KeyPair pair = KeyUtils.generateKeyPair(KeyPairProvider.SSH_ED25519, 256);
+        KeyPair pair = KeyUtils.generateKeyPair(KeyPairProvider.ECDSA_SHA2_NISTP256, 256);
         Files.createDirectories(dir);
         Path tmp = Files.createTempFile(dir, FILE, ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));

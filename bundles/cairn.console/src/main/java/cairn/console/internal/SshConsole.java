@@ -100,34 +100,35 @@ public class SshConsole implements HealthCheck {
             return t;
         });
 
-        // SSHD creates some of its defaults through the thread context class loader, which
-        // OSGi leaves undefined: pin it to SSHD's own loader while the server is set up.
-        ClassLoader previous = Thread.currentThread().getContextClassLoader();
-        Thread.currentThread().setContextClassLoader(SshServer.class.getClassLoader());
+        // MINA looks up its security providers through the context class loader; that must
+        // be its own bundle, whatever thread (and class path) activates this component
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(SshServer.class.getClassLoader());
         try {
             server = SshServer.setUpDefaultServer();
+            server.setHost(bind);
+            server.setPort(port);
+            server.setKeyPairProvider(KeyPairProvider.wrap(HostKey.loadOrCreate(data.resolve("tls"))));
+            // plain "password" only: keyboard-interactive would print its instruction banner on every login
+            server.setKeyboardInteractiveAuthenticator(null);
+            server.setPasswordAuthenticator((user, password, session) -> login(session,
+                    s -> users().authenticate(user, password, s)));
+            // one check per offered key and connection: a client that tries several keys
+            // is not charged several failures for the probe and the signed attempt
+            server.setPublickeyAuthenticator(new CachingPublicKeyAuthenticator((user, key, session) -> login(session,
+                    s -> users().authenticateKey(user, key, s))));
+            server.setShellFactory(channel -> new ConsoleShell(catalog, sessions, promptHost()));
+            server.setCommandFactory((channel, command) -> new ExecCommand(catalog, sessions, command));
+            apply(config);
+            try {
+                server.start();
+            } catch (IOException e) {
+                sessions.shutdownNow();
+                throw new IOException("cannot bind the SSH port " + bind + ":" + port + ": " + e.getMessage(), e);
+            }
         } finally {
-            Thread.currentThread().setContextClassLoader(previous);
-        }
-        server.setHost(bind);
-        server.setPort(port);
-        server.setKeyPairProvider(KeyPairProvider.wrap(HostKey.loadOrCreate(data.resolve("tls"))));
-        // plain "password" only: keyboard-interactive would print its instruction banner on every login
-        server.setKeyboardInteractiveAuthenticator(null);
-        server.setPasswordAuthenticator((user, password, session) -> login(session,
-                s -> users().authenticate(user, password, s)));
-        // one check per offered key and connection: a client that tries several keys
-        // is not charged several failures for the probe and the signed attempt
-        server.setPublickeyAuthenticator(new CachingPublicKeyAuthenticator((user, key, session) -> login(session,
-                s -> users().authenticateKey(user, key, s))));
-        server.setShellFactory(channel -> new ConsoleShell(catalog, sessions, promptHost()));
-        server.setCommandFactory((channel, command) -> new ExecCommand(catalog, sessions, command));
-        apply(config);
-        try {
-            server.start();
-        } catch (IOException e) {
-            sessions.shutdownNow();
-            throw new IOException("cannot bind the SSH port " + bind + ":" + port + ": " + e.getMessage(), e);
+            thread.setContextClassLoader(previous);
         }
         this.address = bind + ":" + port;
         LOG.info("SSH console listening on {} (idle timeout {} s)", address, config.idleTimeoutSeconds());

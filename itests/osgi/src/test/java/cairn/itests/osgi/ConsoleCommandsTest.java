@@ -89,6 +89,11 @@ public class ConsoleCommandsTest {
 
     private Exec exec(String user, String password, String command) throws Exception {
         int port = Integer.parseInt(context.getProperty("cairn.ssh.port"));
+        // MINA resolves its providers through the context class loader: its own bundle's, not
+        // the test runner's class path (which holds another copy of the same classes)
+        Thread thread = Thread.currentThread();
+        ClassLoader previous = thread.getContextClassLoader();
+        thread.setContextClassLoader(SshClient.class.getClassLoader());
         SshClient client = SshClient.setUpDefaultClient();
         client.setServerKeyVerifier(AcceptAllServerKeyVerifier.INSTANCE);
         client.start();
@@ -109,6 +114,7 @@ public class ConsoleCommandsTest {
             }
         } finally {
             client.stop();
+            thread.setContextClassLoader(previous);
         }
     }
 

@@ -243,10 +243,10 @@ public class ConsoleSshTest {
         String before;
         try (ApplianceProcess first = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
             before = new Ssh(first.port("ssh"), tmp.newFolder("a").toPath()).hostKeys();
-            assertThat(before, containsString("ssh-ed25519"));
+            assertThat(before, containsString("ecdsa-sha2-nistp256"));
             assertEquals(0, first.stop());
         }
-        Path keyFile = data.resolve("tls/ssh_host_ed25519_key");
+        Path keyFile = data.resolve("tls/ssh_host_ecdsa_key");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keyFile)));
         try (ApplianceProcess again = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
             String after = new Ssh(again.port("ssh"), tmp.newFolder("b").toPath()).hostKeys();
