@@ -392,8 +392,9 @@ public class UserServiceImpl implements UserService {
         }
         StoredUser stored = findUser(target).filter(u -> caller.canSee(u.user().account()))
                 .orElseThrow(() -> new NotFoundException("user", target));
-        if (self && !caller.is(Role.ADMIN) || self && currentPassword != null) {
-            // Users prove who they are again; an admin resetting someone else's password need not.
+        if (self) {
+            // Users, admins included, prove who they are again: a session left open is not
+            // enough to take the account over. An admin resetting someone else's need not.
             if (currentPassword == null || !hasher.verify(currentPassword.toCharArray(), stored.hash)) {
                 record(caller, "user.password", target, "denied", "current password wrong");
                 throw new InvalidInputException("currentPassword", "is not the current password");
