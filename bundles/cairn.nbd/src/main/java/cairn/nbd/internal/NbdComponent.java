@@ -1,0 +1,191 @@
+package cairn.nbd.internal;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.SSLContext;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.Designate;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import cairn.blockstore.api.BlockstoreConstants;
+import cairn.blockstore.api.VolumeService;
+import cairn.blockstore.api.tls.FleetCertificateAuthority;
+import cairn.platform.api.AppliancePaths;
+import cairn.platform.api.health.HealthCheck;
+import cairn.platform.api.health.HealthCheckResult;
+
+/**
+ * The NBD server of the appliance: owns the TCP listener ({@code cairn.nbd.port} on
+ * {@code cairn.bind}) and the unix socket under {@code DATA/run/}. The engine and the
+ * certificate authority are dynamic references: when {@code cairn.blockstore} restarts or
+ * is upgraded, this component stays, keeps its clients connected, and holds their
+ * requests until the engine is back (up to {@link Config#engineWaitMillis()}).
+ */
+@Component(configurationPid = NbdComponent.PID, service = HealthCheck.class, property = HealthCheck.NAME + "=nbd")
+@Designate(ocd = NbdComponent.Config.class)
+public class NbdComponent implements HealthCheck {
+
+    public static final String PID = "cairn.nbd";
+    static final int DEFAULT_PORT = 10809;
+
+    @ObjectClassDefinition(name = "Cairn NBD server", description = "Network block device access to attached volumes")
+    public @interface Config {
+        @AttributeDefinition(description = "TLS with client certificates ('on'), plaintext lab mode ('off', loopback"
+                + " bind only), or 'default': the framework property " + BlockstoreConstants.NBD_TLS_PROPERTY
+                + " (the launcher's --nbd-tls), on when unset",
+                options = { @Option(value = "default"), @Option(value = "on"), @Option(value = "off") })
+        String tls() default "default";
+
+        @AttributeDefinition(description = "Also listen on the unix socket DATA/" + BlockstoreConstants.NBD_UNIX_SOCKET)
+        boolean unixSocket() default true;
+
+        @AttributeDefinition(description = "Milliseconds a request is held while the storage engine is away"
+                + " (restart or upgrade) before it fails", min = "0", max = "600000")
+        int engineWaitMillis() default 30000;
+
+        @AttributeDefinition(description = "Worker threads per connection (requests in flight run in parallel)",
+                min = "1", max = "64")
+        int workersPerConnection() default 4;
+
+        @AttributeDefinition(description = "Requests read but not yet answered, per connection", min = "1",
+                max = "1024")
+        int maxRequestsInFlight() default 64;
+
+        @AttributeDefinition(description = "Payload bytes held for requests in flight, per connection (at least the"
+                + " largest request, 32 MiB)", min = "33554432")
+        int maxBytesInFlight() default 64 << 20;
+
+        @AttributeDefinition(description = "Milliseconds a client may take to finish negotiation", min = "100")
+        int handshakeTimeoutMillis() default 30000;
+
+        @AttributeDefinition(description = "Connections at once; more are closed on accept", min = "1")
+        int maxConnections() default 512;
+
+        @AttributeDefinition(description = "Milliseconds an orderly stop waits for requests in flight", min = "0")
+        int stopGraceMillis() default 10000;
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(NbdComponent.class);
+
+    private final EngineGate<VolumeService> engine;
+    private final EngineGate<FleetCertificateAuthority> authority;
+    private final NbdServer server;
+    private final Config config;
+    private final boolean tls;
+    private SSLContext tlsContext;
+    private FleetCertificateAuthority tlsContextOwner;
+    private long tlsContextCreated;
+
+    @Activate
+    public NbdComponent(BundleContext context, Config config) throws IOException {
+        this.config = config;
+        String bind = property(context, AppliancePaths.BIND, "0.0.0.0");
+        int port = Integer.parseInt(property(context, AppliancePaths.NBD_PORT, Integer.toString(DEFAULT_PORT)));
+        this.tls = tlsOn(config.tls(), context.getProperty(BlockstoreConstants.NBD_TLS_PROPERTY));
+        InetAddress address = InetAddress.getByName(bind);
+        if (!tls && !address.isLoopbackAddress()) {
+            String message = "NBD lab mode (--nbd-tls off) is accepted only with a loopback bind, not " + bind
+                    + ": refusing to serve volumes in plaintext";
+            LOG.error(message);
+            throw new IllegalStateException(message);
+        }
+        Path unix = null;
+        if (config.unixSocket()) {
+            String data = context.getProperty(AppliancePaths.DATA);
+            unix = Path.of(data == null ? "data" : data).toAbsolutePath().resolve(BlockstoreConstants.NBD_UNIX_SOCKET);
+        }
+        Limits limits = new Limits(1, VolumeService.PREFERRED_BLOCK_SIZE, VolumeService.MAX_REQUEST_BYTES,
+                config.workersPerConnection(), config.maxRequestsInFlight(),
+                Math.max(config.maxBytesInFlight(), VolumeService.MAX_REQUEST_BYTES));
+        ServerState state = new ServerState();
+        this.engine = new EngineGate<>(state);
+        this.authority = new EngineGate<>(state);
+        this.server = new NbdServer(new NbdServer.Settings(new InetSocketAddress(address, port), unix,
+                tls ? this::serverContext : null, limits, config.handshakeTimeoutMillis(), config.maxConnections()),
+                new EngineCatalog(engine, config.engineWaitMillis()), state);
+        server.start();
+    }
+
+    static boolean tlsOn(String configured, String frameworkProperty) {
+        String mode = configured == null || configured.isBlank() || configured.equals("default")
+                ? frameworkProperty : configured;
+        return mode == null || !mode.trim().equalsIgnoreCase("off");
+    }
+
+    private static String property(BundleContext context, String key, String fallback) {
+        String v = context.getProperty(key);
+        return v == null || v.isBlank() ? fallback : v.trim();
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindVolumeService(VolumeService service) {
+        engine.bind(service);
+    }
+
+    void unbindVolumeService(VolumeService service) {
+        engine.unbind(service);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindAuthority(FleetCertificateAuthority ca) {
+        authority.bind(ca);
+    }
+
+    void unbindAuthority(FleetCertificateAuthority ca) {
+        authority.unbind(ca);
+    }
+
+    /** The CA's server context, renewed now and then because the authority renews its certificate. */
+    private synchronized SSLContext serverContext() throws IOException {
+        FleetCertificateAuthority ca;
+        try {
+            ca = authority.await(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.engineWaitMillis()), false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+        if (ca == null) {
+            throw new IOException("no certificate authority available");
+        }
+        long now = System.nanoTime();
+        if (tlsContext == null || tlsContextOwner != ca || now - tlsContextCreated > TimeUnit.HOURS.toNanos(1)) {
+            tlsContext = ca.newServerContext();
+            tlsContextOwner = ca;
+            tlsContextCreated = now;
+        }
+        return tlsContext;
+    }
+
+    @Deactivate
+    void deactivate() {
+        engine.wake();
+        server.stop(config.stopGraceMillis());
+    }
+
+    @Override
+    public HealthCheckResult check() {
+        if (!server.listening()) {
+            return HealthCheckResult.failed("NBD listeners are not bound");
+        }
+        return HealthCheckResult.ok("NBD listening on port " + server.portOrZero() + (tls ? " (TLS)" : " (lab mode)")
+                + ", " + server.connections() + " connections");
+    }
+}

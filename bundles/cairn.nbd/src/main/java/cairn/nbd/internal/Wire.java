@@ -1,0 +1,30 @@
+package cairn.nbd.internal;
+
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+import javax.net.ssl.SSLContext;
+
+/** The byte stream of one connection: plain socket channel, or TLS after STARTTLS. */
+interface Wire extends Closeable {
+
+    /** Reads until {@code dst} is full; {@link EOFException} when the peer closed first. */
+    void readFully(ByteBuffer dst) throws IOException;
+
+    /** Writes every buffer completely, in order. Callers serialize writes. */
+    void write(ByteBuffer... srcs) throws IOException;
+
+    /** Whether {@link #startTls} can work on this transport. */
+    boolean tlsCapable();
+
+    /** Runs the server side of a TLS handshake that requires a client certificate; returns the TLS wire. */
+    TlsWire startTls(SSLContext context) throws IOException;
+
+    /** Makes a blocked {@link #readFully} return with end of stream; replies can still be written. */
+    void shutdownInput();
+
+    @Override
+    void close();
+}

@@ -1,0 +1,158 @@
+package cairn.nbd.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/** A plain file as an export: the protocol layer's tests run against real positional file I/O. */
+final class FileExport implements Export {
+
+    private final String name;
+    private final FileChannel file;
+    private final long size;
+    private final AtomicInteger open;
+    volatile Consumer<String> fenced;
+
+    private final boolean readOnly;
+
+    FileExport(String name, Path path, AtomicInteger open, boolean readOnly) throws IOException {
+        this.name = name;
+        this.readOnly = readOnly;
+        this.file = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.size = file.size();
+        this.open = open;
+        open.incrementAndGet();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public String attachmentId() {
+        return "att-" + name;
+    }
+
+    @Override
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public boolean multiConn() {
+        return false;
+    }
+
+    @Override
+    public boolean canZeroFast(long offset, long length, boolean mayPunch) {
+        return false;
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst) throws IOException {
+        long pos = offset;
+        while (dst.hasRemaining()) {
+            int n = file.read(dst, pos);
+            if (n < 0) {
+                throw new IOException("short file");
+            }
+            pos += n;
+        }
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        long pos = offset;
+        while (src.hasRemaining()) {
+            pos += file.write(src, pos);
+        }
+        if (fua) {
+            file.force(false);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        file.force(false);
+    }
+
+    @Override
+    public void trim(long offset, long length, boolean fua) throws IOException {
+        writeZeroes(offset, length, true, fua);
+    }
+
+    @Override
+    public void writeZeroes(long offset, long length, boolean mayPunch, boolean fua) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
+        long done = 0;
+        while (done < length) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), length - done));
+            write(offset + done, zeros, false);
+            done += zeros.limit();
+        }
+        if (fua) {
+            file.force(false);
+        }
+    }
+
+    @Override
+    public void blockStatus(long offset, long length, int maxExtents, ExtentSink sink) throws IOException {
+        // honest and simple: 4 KiB pieces that read as zeros are reported as such
+        ByteBuffer block = ByteBuffer.allocate(4096);
+        long pos = offset;
+        int extents = 0;
+        int runFlags = -1;
+        long runLength = 0;
+        while (pos < offset + length) {
+            int n = (int) Math.min(4096 - (pos % 4096), offset + length - pos);
+            block.clear().limit(n);
+            read(pos, block);
+            int flags = isZero(block.array(), n) ? Nbd.STATE_ZERO : 0;
+            if (flags != runFlags && runLength > 0) {
+                sink.extent(runLength, runFlags);
+                if (++extents == maxExtents) {
+                    return;
+                }
+                runLength = 0;
+            }
+            runFlags = flags;
+            runLength += n;
+            pos += n;
+        }
+        sink.extent(runLength, runFlags);
+    }
+
+    private static boolean isZero(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void onFenced(Consumer<String> closer) {
+        this.fenced = closer;
+    }
+
+    @Override
+    public void close() {
+        open.decrementAndGet();
+        try {
+            file.close();
+        } catch (IOException e) {
+            // test fixture
+        }
+    }
+}
