@@ -177,6 +177,12 @@ public class UserServiceTest {
         }
         users.changePassword(olga, "olga", PASSWORD, "a new long password");
         users.authenticate("olga", "a new long password", "127.0.0.12");
+        try {
+            users.authenticate("olga", PASSWORD, "127.0.0.12");
+            fail("the old password, although verified a moment ago, no longer works");
+        } catch (AuthenticationException expected) {
+            // the remembered verification was for the old hash
+        }
         users.changePassword(admin, "olga", null, "reset by the admin");
         users.authenticate("olga", "reset by the admin", "127.0.0.12");
     }

@@ -36,7 +36,7 @@ public interface UserService {
     /** Admin only. Password rules: at least 12 characters. */
     User create(Caller caller, String name, String password, Role role, String account);
 
-    /** Admins for anyone; others for themselves (with their current password). */
+    /** Admins for anyone; everyone for themselves, with their current password. */
     void changePassword(Caller caller, String name, String currentPassword, String newPassword);
 
     /** Admin only; the last admin cannot be removed. */

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
@@ -24,9 +25,13 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import javax.sql.DataSource;
 
 import org.osgi.framework.BundleContext;
@@ -82,6 +87,9 @@ public class UserServiceImpl implements UserService {
     private static final Duration MAX_TOKEN_LIFETIME = Duration.ofDays(3650);
     /** Last-use times are written at most this often, so busy scripts do not write on every request. */
     private static final Duration LAST_USED_RESOLUTION = Duration.ofMinutes(1);
+    /** How long a verified password is remembered (see {@link #verifiedKey}). */
+    private static final Duration VERIFIED_FOR = Duration.ofMinutes(2);
+    private static final int MAX_VERIFIED = 1000;
     private static final Logger LOG = LoggerFactory.getLogger(UserServiceImpl.class);
 
     @ObjectClassDefinition(name = "Cairn users", description = "Password hashing and login throttling")
@@ -106,6 +114,8 @@ public class UserServiceImpl implements UserService {
     private final PasswordHasher hasher;
     private final LoginThrottle throttle;
     private final SecureRandom random = new SecureRandom();
+    private final byte[] verifiedSecret = randomBytes(32);
+    private final Map<String, Instant> verified = new ConcurrentHashMap<>();
 
     @Activate
     public UserServiceImpl(BundleContext context,
@@ -175,9 +185,14 @@ public class UserServiceImpl implements UserService {
         char[] secret = password == null ? new char[0] : password.toCharArray();
         if (stored.isEmpty()) {
             hasher.verifyDecoy(secret);
-        } else if (hasher.verify(secret, stored.get().hash)) {
-            throttle.succeeded(name);
-            return stored.get().caller(source);
+        } else {
+            String proof = verifiedKey(name, password, stored.get().hash);
+            Instant until = verified.get(proof);
+            if (until != null && until.isAfter(Instant.now()) || hasher.verify(secret, stored.get().hash)) {
+                rememberVerified(proof);
+                throttle.succeeded(name);
+                return stored.get().caller(source);
+            }
         }
         throttle.failed(name, source);
         auditLogin(name, source, "denied", "password");
@@ -246,6 +261,38 @@ public class UserServiceImpl implements UserService {
         }
         auditLogin(name, source, "denied", "publickey" + (key == null ? "" : " " + key.getAlgorithm()));
         throw new AuthenticationException("the key is not authorized for this user");
+    }
+
+    /**
+     * Scripts that use HTTP Basic send the password with every request, and a slow KDF on
+     * each would make every call take a good part of a second. A correct password is
+     * therefore remembered for a short while as an HMAC (under a key that lives only in
+     * this process) of the name, the password and the stored hash: a changed password or
+     * a removed user no longer matches, and a wrong password is never remembered.
+     */
+    private String verifiedKey(String name, String password, String storedHash) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(verifiedSecret, "HmacSHA256"));
+            mac.update(name.getBytes(StandardCharsets.UTF_8));
+            mac.update((byte) 0);
+            mac.update(password.getBytes(StandardCharsets.UTF_8));
+            mac.update((byte) 0);
+            return HexFormat.of().formatHex(mac.doFinal(storedHash.getBytes(StandardCharsets.UTF_8)));
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void rememberVerified(String proof) {
+        Instant now = Instant.now();
+        if (verified.size() >= MAX_VERIFIED) {
+            verified.values().removeIf(until -> until.isBefore(now));
+            if (verified.size() >= MAX_VERIFIED) {
+                verified.clear();
+            }
+        }
+        verified.put(proof, now.plus(VERIFIED_FOR));
     }
 
     private void checkNotThrottled(String user, String source, String method) {
@@ -345,8 +392,9 @@ public class UserServiceImpl implements UserService {
         }
         StoredUser stored = findUser(target).filter(u -> caller.canSee(u.user().account()))
                 .orElseThrow(() -> new NotFoundException("user", target));
-        if (self && !caller.is(Role.ADMIN) || self && currentPassword != null) {
-            // Users prove who they are again; an admin resetting someone else's password need not.
+        if (self) {
+            // Users, admins included, prove who they are again: a session left open is not
+            // enough to take the account over. An admin resetting someone else's need not.
             if (currentPassword == null || !hasher.verify(currentPassword.toCharArray(), stored.hash)) {
                 record(caller, "user.password", target, "denied", "current password wrong");
                 throw new InvalidInputException("currentPassword", "is not the current password");

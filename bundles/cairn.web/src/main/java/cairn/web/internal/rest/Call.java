@@ -97,7 +97,7 @@ public final class Call {
     /** The JSON body read into the route's record; malformed JSON and unknown fields are 400s. */
     public <T> T body(Class<T> type) {
         String contentType = request.getContentType();
-        if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
+        if (contentType == null || !contentType.toLowerCase(java.util.Locale.ROOT).startsWith("application/json")) {
             throw new CairnException(CairnException.Kind.INVALID_INPUT, "unsupported_media_type",
                     "the request body must be JSON with Content-Type: application/json");
         }
