@@ -63,7 +63,7 @@ import cairn.platform.api.AppliancePaths;
  * BouncyCastle only builds certificates; signing and parsing use the JDK's providers, so no
  * provider is registered globally.
  */
-@Component(configurationPid = BlockstoreConstants.CA_PID)
+@Component(immediate = true, configurationPid = BlockstoreConstants.CA_PID)
 @Designate(ocd = CertificateAuthorityImpl.Config.class)
 public class CertificateAuthorityImpl implements FleetCertificateAuthority {
 
@@ -112,7 +112,7 @@ public class CertificateAuthorityImpl implements FleetCertificateAuthority {
             caKey = kp.getPrivate();
             caCert = sign(b, caKey);
             // Key first: a certificate without its key would be adopted and useless.
-            Pem.write(caKeyFile, Pem.privateKey(caKey), true);
+            Pem.write(caKeyFile, Pem.privateKey(caKey, kp.getPublic()), true);
             Pem.write(caCertFile, Pem.certificate(caCert), false);
             LOG.info("created the fleet CA {}", caCert.getSubjectX500Principal());
         }
@@ -167,7 +167,7 @@ public class CertificateAuthorityImpl implements FleetCertificateAuthority {
                     new X500Name(rdn("CN", commonName) + ",O=Cairn"), kp.getPublic());
             leafExtensions(b, kp.getPublic(), KeyPurposeId.id_kp_clientAuth);
             X509Certificate cert = sign(b, caKey);
-            return new IssuedCertificate(cert, Pem.certificate(cert), Pem.privateKey(kp.getPrivate()));
+            return new IssuedCertificate(cert, Pem.certificate(cert), Pem.privateKey(kp.getPrivate(), kp.getPublic()));
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot issue a client certificate: " + e.getMessage(), e);
         }
@@ -197,7 +197,7 @@ public class CertificateAuthorityImpl implements FleetCertificateAuthority {
                 .toArray(GeneralName[]::new);
         b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
         X509Certificate cert = sign(b, caKey);
-        Pem.write(keyFile, Pem.privateKey(kp.getPrivate()), true);
+        Pem.write(keyFile, Pem.privateKey(kp.getPrivate(), kp.getPublic()), true);
         Pem.write(certFile, Pem.certificate(cert), false);
         LOG.info("issued the NBD server certificate for {}", hosts);
         return new ServerIdentity(kp.getPrivate(), List.of(cert, caCert), List.copyOf(hosts));

@@ -12,6 +12,8 @@ import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.interfaces.ECPrivateKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -19,7 +21,11 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.HexFormat;
 
-/** PEM encoding of certificates and PKCS#8 keys with the JDK alone, and private files. */
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+
+/** PEM encoding of certificates and PKCS#8 keys, and files only their owner reads. */
 final class Pem {
 
     private static final Base64.Encoder LINES = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII));
@@ -35,9 +41,22 @@ final class Pem {
         }
     }
 
-    /** The JDK encodes private keys as PKCS#8, which gnutls, OpenSSL and JSSE all read. */
-    static String privateKey(PrivateKey key) {
-        return armor("PRIVATE KEY", key.getEncoded());
+    /**
+     * PKCS#8 of an EC key pair, with the public key inside the ECPrivateKey structure. The
+     * JDK's own encoding leaves the public key out, and gnutls (the TLS library of qemu,
+     * libnbd and nbdkit) refuses such a key ("ASN1 parser: Element was not found").
+     */
+    static String privateKey(PrivateKey key, PublicKey publicKey) {
+        try {
+            ECPrivateKey ec = (ECPrivateKey) key;
+            SubjectPublicKeyInfo spki = SubjectPublicKeyInfo.getInstance(publicKey.getEncoded());
+            AlgorithmIdentifier algorithm = spki.getAlgorithm();
+            org.bouncycastle.asn1.sec.ECPrivateKey inner = new org.bouncycastle.asn1.sec.ECPrivateKey(
+                    ec.getParams().getOrder().bitLength(), ec.getS(), spki.getPublicKeyData(), algorithm.getParameters());
+            return armor("PRIVATE KEY", new PrivateKeyInfo(algorithm, inner).getEncoded());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode the private key: " + e.getMessage(), e);
+        }
     }
 
     static X509Certificate parseCertificate(String pem) throws GeneralSecurityException {

@@ -103,6 +103,9 @@ public final class ApplianceProcess implements AutoCloseable {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(console.toFile()));
             pb.environment().putAll(env);
             process = pb.start();
+            Process started = process;
+            // a safety net: a test JVM that dies never leaves an appliance behind
+            Runtime.getRuntime().addShutdownHook(new Thread(started::destroyForcibly, "appliance-reaper"));
             return this;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -132,7 +135,7 @@ public final class ApplianceProcess implements AutoCloseable {
     }
 
     public HttpResponse<String> get(String path) {
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        HttpClient client = httpClient();
         try {
             return client.send(HttpRequest.newBuilder(URI.create(httpUrl() + path)).timeout(Duration.ofSeconds(10))
                     .GET().build(), HttpResponse.BodyHandlers.ofString());
@@ -144,8 +147,58 @@ public final class ApplianceProcess implements AutoCloseable {
         }
     }
 
+    /** The base URL of the web port: https unless the appliance is bound to a loopback address. */
     public String httpUrl() {
-        return "http://127.0.0.1:" + port("http");
+        return (tls() ? "https" : "http") + "://127.0.0.1:" + port("http");
+    }
+
+    /** True when a later {@code --bind} flag names a non-loopback address, so the web port serves HTTPS. */
+    public boolean tls() {
+        int i = extraArgs.lastIndexOf("--bind");
+        if (i < 0 || i + 1 >= extraArgs.size()) {
+            return false;
+        }
+        try {
+            return !java.net.InetAddress.getByName(extraArgs.get(i + 1)).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /**
+     * An HTTP client for this appliance. Over HTTPS it trusts exactly the certificate the
+     * appliance generated at first boot (DATA/tls/http.p12), with host name checks on.
+     */
+    public HttpClient httpClient() {
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+        if (tls() && Files.exists(data.resolve("tls/http.p12"))) {
+            builder.sslContext(trustingOwnCertificate());
+        }
+        return builder.build();
+    }
+
+    /** An SSL context whose only trust anchor is the appliance's own web certificate. */
+    public javax.net.ssl.SSLContext trustingOwnCertificate() {
+        try {
+            char[] password = Files.readString(data.resolve("tls/http.p12.pass")).strip().toCharArray();
+            java.security.KeyStore own = java.security.KeyStore.getInstance("PKCS12");
+            try (var in = Files.newInputStream(data.resolve("tls/http.p12"))) {
+                own.load(in, password);
+            }
+            java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("cairn", own.getCertificate("cairn"));
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory
+                    .getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(trust);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public int port(String name) {

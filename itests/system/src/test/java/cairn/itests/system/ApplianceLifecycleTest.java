@@ -52,28 +52,78 @@ public class ApplianceLifecycleTest {
         Path data = tmp.getRoot().toPath().resolve("data");
         String firstId;
         try (ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
-            assertThat(app.consoleText(), containsString("First boot"));
+            assertThat(app.consoleText(), containsString("First boot: appliance"));
             firstId = applianceId(app);
             assertEquals(36, firstId.length());
             assertEquals(0, app.stop());
         }
         try (ApplianceProcess again = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
             assertEquals(firstId, applianceId(again));
-            long firstBoots = again.consoleText().lines().filter(l -> l.contains("First boot")).count();
+            long firstBoots = again.consoleText().lines().filter(l -> l.contains("First boot: appliance")).count();
             assertEquals("identity must be created once", 1, firstBoots);
+        }
+    }
+
+    @Test
+    public void aNonLoopbackBindServesHttpsWithACertificateKeptAcrossRestarts() throws Exception {
+        Path data = tmp.getRoot().toPath().resolve("data");
+        // all addresses are bound, but the test only ever connects to 127.0.0.1
+        List<String> anyAddress = List.of("--bind", "0.0.0.0");
+        byte[] first;
+        try (ApplianceProcess app = ApplianceProcess.create(data, anyAddress, Map.of()).startAndAwaitReady()) {
+            assertTrue(app.httpUrl().startsWith("https://"));
+            assertEquals(200, app.health().statusCode());
+            first = serverCertificate(app);
+            assertEquals("the key store is private", "rw-------",
+                    java.nio.file.attribute.PosixFilePermissions.toString(
+                            Files.getPosixFilePermissions(data.resolve("tls/http.p12"))));
+            try {
+                java.net.http.HttpResponse<String> plain = java.net.http.HttpClient.newHttpClient().send(
+                        java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + app.port("http") + "/health")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+                assertNotEquals("plain HTTP is not served on a non-loopback bind", 200, plain.statusCode());
+            } catch (java.io.IOException expected) {
+                // the TLS port does not speak plain HTTP at all
+            }
+        }
+        try (ApplianceProcess again = ApplianceProcess.create(data, anyAddress, Map.of()).startAndAwaitReady()) {
+            assertTrue(java.util.Arrays.equals(first, serverCertificate(again)));
+        }
+    }
+
+    private static byte[] serverCertificate(ApplianceProcess app) throws Exception {
+        javax.net.ssl.SSLSocketFactory factory = app.trustingOwnCertificate().getSocketFactory();
+        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) factory.createSocket("127.0.0.1", app.port("http"))) {
+            javax.net.ssl.SSLParameters params = socket.getSSLParameters();
+            params.setEndpointIdentificationAlgorithm("HTTPS");
+            socket.setSSLParameters(params);
+            socket.startHandshake();
+            return socket.getSession().getPeerCertificates()[0].getEncoded();
+        }
+    }
+
+    @Test
+    public void anInvalidValueInAnOperatorConfigFileIsRejectedAndTheApplianceStaysReady() throws Exception {
+        try (ApplianceProcess app = ApplianceProcess.create(tmp.getRoot().toPath()).startAndAwaitReady()) {
+            Files.writeString(app.data().resolve("etc/cairn.platform.readiness.cfg"), "checkTimeoutMillis = soon\n");
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> app.consoleText()
+                    .contains("Configuration cairn.platform.readiness rejected: checkTimeoutMillis: 'soon'"));
+            assertEquals(200, app.health().statusCode());
         }
     }
 
     @Test
     public void aBusyPortFailsStartupWithOneClearLine() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            ApplianceProcess app = ApplianceProcess.create(tmp.getRoot().toPath().resolve("data"),
-                    List.of("--ssh-port", Integer.toString(taken.getLocalPort())), Map.of());
-            app.start();
-            int code = app.awaitExit(Duration.ofSeconds(60));
-            assertNotEquals(0, code);
-            assertThat(app.consoleText(), containsString("cannot bind the SSH port 127.0.0.1:" + taken.getLocalPort()));
-            assertEquals("one line, no stack trace", 1, app.consoleText().strip().lines().count());
+            try (ApplianceProcess app = ApplianceProcess.create(tmp.getRoot().toPath().resolve("data"),
+                    List.of("--ssh-port", Integer.toString(taken.getLocalPort())), Map.of()).start()) {
+                int code = app.awaitExit(Duration.ofSeconds(60));
+                assertNotEquals(0, code);
+                assertThat(app.consoleText(),
+                        containsString("cannot bind the SSH port 127.0.0.1:" + taken.getLocalPort()));
+                assertEquals("one line, no stack trace", 1, app.consoleText().strip().lines().count());
+            }
         }
     }
 
@@ -87,11 +137,12 @@ public class ApplianceLifecycleTest {
         // another process (this JVM) opens the database and so holds Derby's lock on it
         try (Connection other = DriverManager.getConnection("jdbc:derby:" + data.resolve("db"))) {
             rowsBefore = count(other, "SELECT COUNT(*) FROM APPLIANCE");
-            ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).start();
-            int code = app.awaitExit(Duration.ofSeconds(90));
-            assertNotEquals(0, code);
-            assertThat(app.consoleText(), containsString("in use by another process"));
-            assertEquals(rowsBefore, count(other, "SELECT COUNT(*) FROM APPLIANCE"));
+            try (ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).start()) {
+                int code = app.awaitExit(Duration.ofSeconds(90));
+                assertNotEquals(0, code);
+                assertThat(app.consoleText(), containsString("in use by another process"));
+                assertEquals(rowsBefore, count(other, "SELECT COUNT(*) FROM APPLIANCE"));
+            }
         } finally {
             shutdownDerby(data);
         }
@@ -112,10 +163,11 @@ public class ApplianceLifecycleTest {
                 Files.write(f, new byte[] { 1, 2, 3 });
             }
         }
-        ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).start();
-        int code = app.awaitExit(Duration.ofSeconds(90));
-        assertNotEquals(0, code);
-        assertThat(app.consoleText(), containsString("metadata database"));
+        try (ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).start()) {
+            int code = app.awaitExit(Duration.ofSeconds(90));
+            assertNotEquals(0, code);
+            assertThat(app.consoleText(), containsString("metadata database"));
+        }
         assertTrue("the damaged database is left for recovery", Files.exists(seg));
         assertEquals(3, Files.size(Files.list(seg).findFirst().orElseThrow()));
     }

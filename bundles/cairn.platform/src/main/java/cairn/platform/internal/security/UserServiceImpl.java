@@ -147,7 +147,7 @@ public class UserServiceImpl implements UserService {
             }
             audit.record(AuditEntry.of("system", "local", "user.create", INITIAL_ADMIN, "ok",
                     "first boot: initial admin, password in " + file));
-            LOG.info("First boot: created user '{}'; its password is in {} (change it after logging in)",
+            LOG.info("Created the initial user '{}'; its password is in {} (change it after logging in)",
                     INITIAL_ADMIN, file);
         }
     }
@@ -331,6 +331,7 @@ public class UserServiceImpl implements UserService {
             throw unavailable(e);
         }
         record(caller, "user.create", name, "ok", "role " + role.id() + ", account " + acct);
+        LOG.info("User '{}' ({}, account {}) created by {} from {}", name, role.id(), acct, caller.user(), caller.source());
         return new User(name, acct, role, now, now);
     }
 
@@ -395,6 +396,7 @@ public class UserServiceImpl implements UserService {
             throw unavailable(e);
         }
         record(caller, "user.remove", target, "ok", "");
+        LOG.info("User '{}' removed by {} from {}", target, caller.user(), caller.source());
     }
 
     // ------------------------------------------------------------------ tokens
