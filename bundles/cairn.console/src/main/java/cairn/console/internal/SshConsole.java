@@ -100,7 +100,15 @@ public class SshConsole implements HealthCheck {
             return t;
         });
 
-        server = SshServer.setUpDefaultServer();
+        // SSHD creates some of its defaults through the thread context class loader, which
+        // OSGi leaves undefined: pin it to SSHD's own loader while the server is set up.
+        ClassLoader previous = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(SshServer.class.getClassLoader());
+        try {
+            server = SshServer.setUpDefaultServer();
+        } finally {
+            Thread.currentThread().setContextClassLoader(previous);
+        }
         server.setHost(bind);
         server.setPort(port);
         server.setKeyPairProvider(KeyPairProvider.wrap(HostKey.loadOrCreate(data.resolve("tls"))));
