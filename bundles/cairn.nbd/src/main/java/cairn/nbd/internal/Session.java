@@ -363,7 +363,10 @@ final class Session {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        close(why);
+        closeReason = closeReason == null ? why : closeReason;
+        if (closed.compareAndSet(false, true)) {
+            wire.finish();
+        }
         export.close();
         LOG.info("NBD {} ({} export {}) closed: {}", id, peer.address(), export.name(), why);
     }

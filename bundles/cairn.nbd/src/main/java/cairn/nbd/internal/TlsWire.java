@@ -92,6 +92,26 @@ final class TlsWire implements Wire {
         plain.shutdownInput();
     }
 
+    /**
+     * Sends close_notify alone, then reads until the client's close_notify (bounded), and
+     * only then closes. A plain close of a TLS 1.3 socket whose input is still open sends
+     * user_canceled first, which gnutls clients report as a fatal alert at their shutdown.
+     */
+    @Override
+    public void finish() {
+        try {
+            socket.setSoTimeout(2000);
+            socket.shutdownOutput();
+            while (in.read(readScratch) >= 0) {
+                // discard whatever the client still sends before its close_notify
+            }
+        } catch (IOException | RuntimeException e) {
+            // the client went away without close_notify: nothing more to be polite about
+        } finally {
+            close();
+        }
+    }
+
     @Override
     public void close() {
         try {

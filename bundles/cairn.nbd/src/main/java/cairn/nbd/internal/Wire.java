@@ -27,4 +27,9 @@ interface Wire extends Closeable {
 
     @Override
     void close();
+
+    /** Ends an orderly session (after NBD_CMD_DISC or the client's close): as quietly as the transport allows. */
+    default void finish() {
+        close();
+    }
 }

@@ -150,6 +150,9 @@ public class TlsRealClientsTest {
         assertEquals(r.output(), 0, r.exit());
         assertTrue(r.output(), r.output().contains("\"TLS\": true"));
         assertTrue(r.output(), r.output().contains("\"export-size\": " + SIZE));
+        // nbdcopy checks the TLS shutdown: the server must end with close_notify only
+        RealClientsTestRun copy = run("nbdcopy", uri("certs"), dir.resolve("copy.raw").toString());
+        assertEquals(copy.output(), 0, copy.exit());
     }
 
     @Test

@@ -87,4 +87,19 @@ public class NbdProcessTest {
             });
         }
     }
+
+    @Test
+    public void theLaunchersNbdTlsOffFlagServesPlaintext() throws Exception {
+        Path data = tmp.getRoot().toPath().resolve("data");
+        try (ApplianceProcess app = ApplianceProcess.create(data, List.of("--nbd-tls", "off"), Map.of())
+                .startAndAwaitReady()) {
+            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                try {
+                    return goReply(app.port("nbd"), "no-such-export") == 0x80000006;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+        }
+    }
 }
