@@ -146,7 +146,9 @@ public class NbdServerTest {
             }
             assertTrue(sawSizes);
             assertTrue(sawName);
-            assertEquals("INFO does not keep the export open", 0, catalog.open.get());
+            // the server releases the export INFO looked at right after its reply: wait for it
+            org.awaitility.Awaitility.await("INFO does not keep the export open")
+                    .atMost(java.time.Duration.ofSeconds(10)).until(() -> catalog.open.get() == 0);
             assertEquals(SIZE, c.go("secret-export")[0]);
         }
     }
