@@ -159,7 +159,7 @@ registerPage({
             : [el('h3', {}, 'Attach'), attach.node],
           el('div', { class: 'form-actions' },
             el('button', { type: 'button', class: 'danger', id: 'delete-volume', onclick: remove }, 'Delete volume')),
-        ] : null,
+        ].flat() : null, // el() flattens one level only
         el('h3', {}, 'I/O'), rates,
         el('h4', {}, 'Operations per second (read, write)'), chartIops,
         el('h4', {}, 'Throughput, MiB/s (read, write)'), chartBytes);

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.After;
 import org.junit.AfterClass;
 import org.junit.Before;
 import org.junit.BeforeClass;
@@ -69,6 +68,15 @@ public class VolumesUiTest {
                 // the screenshot is a help, not the test
             }
         }
+
+        /** After failed(): the browser must still be open for the screenshot. */
+        @Override
+        protected void finished(Description d) {
+            if (browser != null) {
+                browser.quit();
+                browser = null;
+            }
+        }
     };
 
     @BeforeClass
@@ -96,13 +104,6 @@ public class VolumesUiTest {
                 .usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
         browser = new ChromeDriver(service, options);
         wait = new WebDriverWait(browser, Duration.ofSeconds(30));
-    }
-
-    @After
-    public void stopBrowser() {
-        if (browser != null) {
-            browser.quit();
-        }
     }
 
     private WebElement visible(By by) {
