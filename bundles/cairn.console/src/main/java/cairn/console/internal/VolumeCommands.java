@@ -131,7 +131,8 @@ public class VolumeCommands implements ArgumentCompleter {
             @Descriptor("the instance that will use it") String instanceId) {
         AttachResult r = volumes().attach(caller, resolve(caller, volume), instanceId);
         Attachment a = r.attachment();
-        TlsCredentials t = a.tls();
+        // A plaintext (lab mode) URI takes no TLS files; handing them out would only mislead.
+        TlsCredentials t = a.uri() != null && a.uri().startsWith("nbds:") ? a.tls() : null;
         return new AttachmentView(a.attachmentId(), a.volumeId(), a.instanceId(), a.epoch(), a.leaseExpiresAt(),
                 a.uri(), t == null ? null : new TlsFiles(t.caCertPem(), t.clientCertPem(), t.clientKeyPem()),
                 r.created());

@@ -176,7 +176,8 @@ public class VolumesResource implements ApiResource {
     }
 
     private static AttachmentBody withCredentials(Attachment a) {
-        TlsCredentials t = a.tls();
+        // A plaintext (lab mode) URI takes no TLS files; handing them out would only mislead.
+        TlsCredentials t = a.uri() != null && a.uri().startsWith("nbds:") ? a.tls() : null;
         return new AttachmentBody(a.attachmentId(), a.volumeId(), a.instanceId(), a.epoch(), a.state().id(),
                 a.leaseExpiresAt(), a.openConnections(), a.uri(),
                 t == null ? null : new TlsFiles(t.caCertPem(), t.clientCertPem(), t.clientKeyPem()), a.createdAt());
