@@ -178,7 +178,7 @@ public class ApiServlet extends HttpServlet {
             }
             call = new Call(req, resp, params, caller, json, route);
             Object body = route.handler.handle(call);
-            status = body == null && route.status == 200 ? 204 : route.status;
+            status = call.status() != null ? call.status() : body == null && route.status == 200 ? 204 : route.status;
             if (body != Call.HANDLED) {
                 resp.setStatus(status);
                 if (body != null) {

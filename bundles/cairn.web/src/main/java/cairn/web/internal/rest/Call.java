@@ -34,6 +34,7 @@ public final class Call {
     private final Route route;
     private String auditTarget;
     private String auditActor;
+    private Integer status;
 
     Call(HttpServletRequest request, HttpServletResponse response, Map<String, String> params, Caller caller,
             ObjectMapper json, Route route) {
@@ -143,6 +144,18 @@ public final class Call {
 
     String auditTarget() {
         return auditTarget;
+    }
+
+    /**
+     * Answers with this status instead of the route's declared one, for an operation whose
+     * success has two forms (201 created, 200 the same thing again).
+     */
+    public void status(int code) {
+        this.status = code;
+    }
+
+    Integer status() {
+        return status;
     }
 
     /** Names who acted when the request itself carried no credentials (a login). */

@@ -22,6 +22,10 @@ public final class Routes {
         return add("PUT", path, role, summary);
     }
 
+    public Route patch(String path, Role role, String summary) {
+        return add("PATCH", path, role, summary);
+    }
+
     public Route delete(String path, Role role, String summary) {
         return add("DELETE", path, role, summary);
     }
