@@ -59,7 +59,7 @@ final class BundleHealth {
                 }
                 case ComponentConfigurationDTO.FAILED_ACTIVATION -> {
                     return "component " + d.name + " failed to activate"
-                            + (c.failure != null ? ": " + firstLine(c.failure) : "");
+                            + (c.failure != null ? ": " + rootCause(c.failure) : "");
                 }
                 case ComponentConfigurationDTO.UNSATISFIED_REFERENCE -> {
                     return "component " + d.name + " is missing its reference "
@@ -94,6 +94,18 @@ final class BundleHealth {
         case Bundle.UNINSTALLED -> "uninstalled";
         default -> "in state " + state;
         };
+    }
+
+    /** The innermost "Caused by" of a stack trace, which names what actually went wrong. */
+    static String rootCause(String trace) {
+        String cause = null;
+        for (String line : trace.split("\n")) {
+            String l = line.strip();
+            if (l.startsWith("Caused by: ")) {
+                cause = l.substring("Caused by: ".length());
+            }
+        }
+        return cause != null ? cause : firstLine(trace);
     }
 
     private static String firstLine(String s) {
