@@ -55,7 +55,15 @@ final class BundleHealth {
             }
             for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
                 switch (c.state) {
-                case ComponentConfigurationDTO.ACTIVE, ComponentConfigurationDTO.SATISFIED -> {
+                case ComponentConfigurationDTO.ACTIVE -> {
+                }
+                case ComponentConfigurationDTO.SATISFIED -> {
+                    // an immediate component is activated as soon as it is satisfied; one that
+                    // stays merely satisfied could not be created (e.g. its class is missing)
+                    if (d.immediate) {
+                        return "component " + d.name + " failed to activate: it is immediate and satisfied but "
+                                + "could not be created (implementation " + d.implementationClass + ")";
+                    }
                 }
                 case ComponentConfigurationDTO.FAILED_ACTIVATION -> {
                     return "component " + d.name + " failed to activate"
