@@ -22,4 +22,5 @@ if [ ${#want[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${want[@]}"
 fi
 
-exec mvn -B -ntp clean verify "$@"
+# --fail-at-end: one failing module does not hide the results of the others
+exec mvn -B -ntp --fail-at-end clean verify "$@"

@@ -24,6 +24,7 @@ final class FrameworkSettings {
         p.put("cairn.ssh.port", Integer.toString(o.sshPort));
         p.put("cairn.nbd.port", Integer.toString(o.nbdPort));
         p.put("cairn.peer.port", Integer.toString(o.peerPort));
+        p.put("cairn.nbd.tls", o.nbdTls ? "on" : "off");
         p.put("cairn.stopOnFatal", "true");
         // configuration files: the operator's etc/ under the data directory, watched live
         p.put("felix.fileinstall.dir", data.etc().toString());

@@ -88,6 +88,8 @@ public final class Main {
                   --peer-port PORT    appliance-to-appliance links (CAIRN_PEER_PORT, default 7400)
                   --bind ADDRESS      address of every listener (CAIRN_BIND, default 0.0.0.0);
                                       HTTPS unless ADDRESS is a loopback address
+                  --nbd-tls on|off    NBD over TLS with client certificates (CAIRN_NBD_TLS, default on);
+                                      off is a plaintext lab mode, loopback --bind only
                 """;
     }
 

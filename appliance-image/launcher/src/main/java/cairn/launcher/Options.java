@@ -25,6 +25,8 @@ final class Options {
     int peerPort;
     String bind;
     InetAddress bindAddress;
+    /** NBD over TLS with client certificates (default), or plaintext lab mode on loopback only. */
+    boolean nbdTls;
     /** Any further arguments after the options (used by sub-commands such as upgrade). */
     final List<String> rest = new ArrayList<>();
 
@@ -36,6 +38,7 @@ final class Options {
         String nbd = env.getOrDefault("CAIRN_NBD_PORT", Integer.toString(DEFAULT_NBD));
         String peer = env.getOrDefault("CAIRN_PEER_PORT", Integer.toString(DEFAULT_PEER));
         String bind = env.getOrDefault("CAIRN_BIND", "0.0.0.0");
+        String nbdTls = env.getOrDefault("CAIRN_NBD_TLS", "on");
         for (int i = 0; i < args.size(); i++) {
             String arg = args.get(i);
             String name = arg;
@@ -46,7 +49,7 @@ final class Options {
                 value = arg.substring(eq + 1);
             }
             switch (name) {
-            case "--data", "--http-port", "--ssh-port", "--nbd-port", "--peer-port", "--bind" -> {
+            case "--data", "--http-port", "--ssh-port", "--nbd-port", "--peer-port", "--bind", "--nbd-tls" -> {
                 if (value == null) {
                     if (i + 1 >= args.size()) {
                         throw new UsageException(name + " needs a value");
@@ -59,6 +62,7 @@ final class Options {
                 case "--ssh-port" -> ssh = value;
                 case "--nbd-port" -> nbd = value;
                 case "--peer-port" -> peer = value;
+                case "--nbd-tls" -> nbdTls = value;
                 default -> bind = value;
                 }
             }
@@ -87,6 +91,15 @@ final class Options {
             o.bindAddress = InetAddress.getByName(bind);
         } catch (UnknownHostException e) {
             throw new UsageException("--bind: '" + bind + "' is not an address of this machine");
+        }
+        switch (nbdTls.trim()) {
+        case "on" -> o.nbdTls = true;
+        case "off" -> o.nbdTls = false;
+        default -> throw new UsageException("--nbd-tls: must be 'on' or 'off', was '" + nbdTls + "'");
+        }
+        if (!o.nbdTls && !o.loopback()) {
+            throw new UsageException("--nbd-tls off (plaintext lab mode) is accepted only with a loopback --bind, not "
+                    + bind);
         }
         return o;
     }

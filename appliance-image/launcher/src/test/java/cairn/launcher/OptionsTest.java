@@ -48,6 +48,17 @@ public class OptionsTest {
     }
 
     @Test
+    public void nbdLabModeIsForLoopbackOnly() {
+        assertTrue(Options.parse(List.of(), Map.of()).nbdTls);
+        assertFalse(Options.parse(List.of("--bind", "127.0.0.1", "--nbd-tls", "off"), Map.of()).nbdTls);
+        Options.UsageException e = assertThrows(Options.UsageException.class,
+                () -> Options.parse(List.of("--nbd-tls", "off"), Map.of()));
+        assertEquals("--nbd-tls off (plaintext lab mode) is accepted only with a loopback --bind, not 0.0.0.0",
+                e.getMessage());
+        assertThrows(Options.UsageException.class, () -> Options.parse(List.of("--nbd-tls", "maybe"), Map.of()));
+    }
+
+    @Test
     public void portsMustDiffer() {
         assertThrows(Options.UsageException.class,
                 () -> Options.parse(List.of("--http-port", "9000", "--ssh-port", "9000"), Map.of()));

@@ -65,6 +65,9 @@ public interface VolumeService {
     /** Deletes the volume and its data. Refused while attached ({@code volume_attached}). */
     void delete(Caller caller, String volumeId);
 
+    /** I/O counters of the volume (viewer), for live IOPS and throughput charts. */
+    VolumeStats stats(Caller caller, String volumeId);
+
     // ---- attachments ---------------------------------------------------------------
 
     /**

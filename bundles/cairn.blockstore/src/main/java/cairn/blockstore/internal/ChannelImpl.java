@@ -68,8 +68,11 @@ final class ChannelImpl implements VolumeChannel {
         volume.io.readLock().lock();
         try {
             ensureOpen();
-            checkRange(offset, dst.remaining());
+            int n = dst.remaining();
+            checkRange(offset, n);
             volume.read(offset, dst);
+            volume.readOps.increment();
+            volume.readBytes.add(n);
         } finally {
             volume.io.readLock().unlock();
         }
@@ -82,11 +85,14 @@ final class ChannelImpl implements VolumeChannel {
         volume.io.readLock().lock();
         try {
             ensureOpen();
-            checkRange(offset, src.remaining());
+            int n = src.remaining();
+            checkRange(offset, n);
             volume.write(offset, src);
             if (fua) {
                 volume.flush();
             }
+            volume.writeOps.increment();
+            volume.writeBytes.add(n);
             for (VolumeMirror m : engine.mirrors(volumeId())) {
                 m.write(epoch(), offset, forMirror.duplicate(), fua);
             }
@@ -101,6 +107,7 @@ final class ChannelImpl implements VolumeChannel {
         try {
             ensureOpen();
             volume.flush();
+            volume.flushOps.increment();
             for (VolumeMirror m : engine.mirrors(volumeId())) {
                 m.flush(epoch());
             }
@@ -132,6 +139,7 @@ final class ChannelImpl implements VolumeChannel {
             if (fua) {
                 volume.flush();
             }
+            volume.zeroOps.increment();
             for (VolumeMirror m : engine.mirrors(volumeId())) {
                 m.writeZeroes(epoch(), offset, length, fua);
             }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.stream.Stream;
@@ -39,6 +40,13 @@ final class VolumeFile implements AutoCloseable {
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
 
     final String id;
+    /** I/O counters since this engine opened the volume: read ops/bytes, write ops/bytes, flushes, zeroes. */
+    final LongAdder readOps = new LongAdder();
+    final LongAdder readBytes = new LongAdder();
+    final LongAdder writeOps = new LongAdder();
+    final LongAdder writeBytes = new LongAdder();
+    final LongAdder flushOps = new LongAdder();
+    final LongAdder zeroOps = new LongAdder();
     final ReentrantReadWriteLock io = new ReentrantReadWriteLock();
     private final Path dir;
     private final Store store;

@@ -51,6 +51,7 @@ import cairn.blockstore.api.VolumeChannel;
 import cairn.blockstore.api.VolumeMirror;
 import cairn.blockstore.api.VolumeService;
 import cairn.blockstore.api.VolumeState;
+import cairn.blockstore.api.VolumeStats;
 import cairn.blockstore.api.VolumeView;
 import cairn.blockstore.api.tls.FleetCertificateAuthority;
 import cairn.blockstore.api.tls.FleetCertificateAuthority.IssuedCertificate;
@@ -358,6 +359,15 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                 catalog.unlock();
             }
         }, r -> r.name());
+    }
+
+    @Override
+    public VolumeStats stats(Caller caller, String volumeId) {
+        require(caller, Role.VIEWER);
+        VolumeFile file = usable(visible(caller, volumeId));
+        LiveAttachment live = byVolume.get(volumeId);
+        return new VolumeStats(volumeId, Instant.now(), file.readOps.sum(), file.readBytes.sum(), file.writeOps.sum(),
+                file.writeBytes.sum(), file.flushOps.sum(), file.zeroOps.sum(), live == null ? 0 : live.channels.size());
     }
 
     // ---- attachments

@@ -154,10 +154,10 @@ public class RealClientsTest {
 
     @Test
     public void fioVerifiesWithCrc32c() throws Exception {
-        String out = run("fio", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=4k",
+        String out = run("fio", "--verify_state_save=0", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=4k",
                 "--size=16m", "--iodepth=32", "--verify=crc32c", "--do_verify=1", "--verify_fatal=1");
         assertTrue(out, out.contains("err= 0"));
-        String unix = run("fio", "--name=verify", "--ioengine=nbd", "--uri=nbd+unix:///e-7f3a9c?socket=" + socket,
+        String unix = run("fio", "--verify_state_save=0", "--name=verify", "--ioengine=nbd", "--uri=nbd+unix:///e-7f3a9c?socket=" + socket,
                 "--rw=write", "--bs=1m", "--size=16m", "--offset=32m", "--iodepth=8", "--verify=crc32c",
                 "--do_verify=1", "--verify_fatal=1");
         assertTrue(unix, unix.contains("err= 0"));

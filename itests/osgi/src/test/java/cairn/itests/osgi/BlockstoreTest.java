@@ -52,6 +52,7 @@ import cairn.blockstore.api.Volume;
 import cairn.blockstore.api.VolumeChannel;
 import cairn.blockstore.api.VolumeService;
 import cairn.blockstore.api.VolumeState;
+import cairn.blockstore.api.VolumeStats;
 import cairn.blockstore.api.VolumeView;
 import cairn.blockstore.api.tls.FleetCertificateAuthority;
 import cairn.platform.api.audit.AuditLog;
@@ -232,6 +233,14 @@ public class BlockstoreTest {
             ByteBuffer tail = ByteBuffer.allocate(10);
             ch.read(4 * MIB - 10, tail);
             assertArrayEquals(new byte[10], tail.array());
+
+            VolumeStats stats = volumes.stats(CAROL, v.id());
+            assertEquals("successful writes only", 3, stats.writeOps());
+            assertEquals(pattern.length + block.length + 3, stats.writeBytes());
+            assertEquals(5, stats.readOps());
+            assertEquals(2, stats.zeroOps());
+            assertEquals(1, stats.flushOps());
+            assertEquals(1, stats.openConnections());
         }
         volumes.detach(ALICE, v.id(), a.attachmentId());
     }
@@ -311,6 +320,17 @@ public class BlockstoreTest {
         expectConflict("lease_held", () -> volumes.takeover(ALICE, v.id(), "inst-new"));
 
         Eventually.await("the lease runs out", Duration.ofSeconds(10),
+                () -> volumes.attachment(ALICE, v.id()).orElseThrow().leaseExpiresAt().toEpochMilli()
+                        < System.currentTimeMillis());
+        // An expired lease alone fences nothing: the old credentials still work, and
+        // using them holds the lease again.
+        try (VolumeChannel late = volumes.open(a.exportName(), oldCert)) {
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            late.read(0, back);
+            assertArrayEquals(data, back.array());
+            expectConflict("lease_held", () -> volumes.takeover(ALICE, v.id(), "inst-new"));
+        }
+        Eventually.await("the lease runs out again", Duration.ofSeconds(10),
                 () -> volumes.attachment(ALICE, v.id()).orElseThrow().leaseExpiresAt().toEpochMilli()
                         < System.currentTimeMillis());
         Attachment b = volumes.takeover(ALICE, v.id(), "inst-new");

@@ -132,7 +132,7 @@ public class NbdLabModeTest {
         byte[] c = Files.readAllBytes(copy);
         assertEquals(0x32, c[13 << 20]);
 
-        String fio = NbdClients.run("fio", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite",
+        String fio = NbdClients.run("fio", "--verify_state_save=0", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite",
                 "--bs=4k", "--size=16m", "--offset=32m", "--iodepth=32", "--verify=crc32c", "--do_verify=1",
                 "--verify_fatal=1");
         assertThat(fio, containsString("err= 0"));

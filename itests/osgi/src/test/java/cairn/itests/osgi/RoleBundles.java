@@ -5,6 +5,7 @@ import static org.ops4j.pax.exam.CoreOptions.cleanCaches;
 import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
 import static org.ops4j.pax.exam.CoreOptions.frameworkStartLevel;
 import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemPackage;
 import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import java.io.IOException;
@@ -54,6 +55,8 @@ final class RoleBundles {
             throw new UncheckedIOException(e);
         }
         options.add(junitBundles());
+        // Ed25519 keys of the SSH console (eddsa) need the JDK's X.509 classes
+        options.add(systemPackage("sun.security.x509"));
         options.add(frameworkStartLevel(DEFAULT_LEVEL + 1));
         options.add(cleanCaches());
         options.add(frameworkProperty("cairn.data").value(data.toString()));
@@ -62,6 +65,7 @@ final class RoleBundles {
         // every listener on loopback and a free port: several test runs share this machine
         options.add(frameworkProperty("cairn.bind").value("127.0.0.1"));
         options.add(frameworkProperty("cairn.nbd.port").value(Integer.toString(freePort())));
+        options.add(frameworkProperty("cairn.ssh.port").value(Integer.toString(freePort())));
         options.add(frameworkProperty("org.osgi.service.http.port").value(Integer.toString(freePort())));
         options.add(frameworkProperty("felix.fileinstall.dir").value(data.resolve("etc").toString()));
         options.add(frameworkProperty("felix.fileinstall.poll").value("200"));

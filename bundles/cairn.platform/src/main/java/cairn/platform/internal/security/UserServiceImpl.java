@@ -331,6 +331,7 @@ public class UserServiceImpl implements UserService {
             throw unavailable(e);
         }
         record(caller, "user.create", name, "ok", "role " + role.id() + ", account " + acct);
+        LOG.info("User '{}' ({}, account {}) created by {} from {}", name, role.id(), acct, caller.user(), caller.source());
         return new User(name, acct, role, now, now);
     }
 
@@ -395,6 +396,7 @@ public class UserServiceImpl implements UserService {
             throw unavailable(e);
         }
         record(caller, "user.remove", target, "ok", "");
+        LOG.info("User '{}' removed by {} from {}", target, caller.user(), caller.source());
     }
 
     // ------------------------------------------------------------------ tokens

@@ -1,0 +1,323 @@
+package cairn.blockstore.internal;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.derby.jdbc.EmbeddedDataSource;
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+import cairn.blockstore.api.Extent;
+import cairn.blockstore.api.VolumeState;
+
+/**
+ * The data path against a model: random writes, trims and zeroes at random offsets and
+ * lengths must read back exactly as a plain byte array says, extents must never call a
+ * block with data a hole, and the record of changed blocks must survive a crash (the object
+ * abandoned without closing, as a killed process leaves it: page cache intact).
+ */
+public class VolumeFileTest {
+
+    private static final AtomicInteger DB = new AtomicInteger();
+    private static final int BLOCK = VolumeFile.BLOCK;
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private EmbeddedDataSource ds;
+    private Store store;
+    private Path dir;
+
+    @Before
+    public void setUp() throws Exception {
+        ds = new EmbeddedDataSource();
+        ds.setDatabaseName("memory:vf" + DB.incrementAndGet());
+        ds.setCreateDatabase("create");
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+                InputStream in = getClass().getResourceAsStream("/db/blockstore/V1__volumes_attachments.sql")) {
+            String script = new String(in.readAllBytes(), StandardCharsets.UTF_8).replaceAll("(?m)^--.*$", "");
+            for (String sql : script.split(";")) {
+                if (!sql.isBlank()) {
+                    st.execute(sql);
+                }
+            }
+        }
+        store = new Store(ds);
+        dir = tmp.newFolder("volumes").toPath();
+    }
+
+    @After
+    public void tearDown() {
+        ds.setShutdownDatabase("shutdown");
+        try (Connection c = ds.getConnection()) {
+            // shutting down answers with an exception
+        } catch (Exception expected) {
+            // expected
+        }
+    }
+
+    private VolumeFile create(String id, long size) throws IOException {
+        store.insertVolume(new Store.VolumeRow(id, id, "acme", size, VolumeState.AVAILABLE, 0, 1, Instant.now()));
+        return VolumeFile.create(dir, id, size, 1, store);
+    }
+
+    @Test
+    public void randomOperationsMatchAModel() throws Exception {
+        long size = 3 * BLOCK * 16 + 4096 * 3; // not a multiple of the block: a short last block
+        byte[] model = new byte[(int) size];
+        Random random = new Random(42);
+        try (VolumeFile v = create("vol-model", size)) {
+            for (int i = 0; i < 3000; i++) {
+                int op = random.nextInt(10);
+                int off = random.nextInt((int) size);
+                int len = Math.min((int) size - off, random.nextInt(4) == 0 ? random.nextInt(4 * BLOCK) : random.nextInt(9000));
+                if (op < 6) {
+                    byte[] data = new byte[len];
+                    random.nextBytes(data);
+                    v.write(off, random.nextBoolean() ? ByteBuffer.wrap(data) : direct(data));
+                    System.arraycopy(data, 0, model, off, len);
+                } else if (op < 9) {
+                    boolean noHole = random.nextBoolean();
+                    if (random.nextBoolean()) {
+                        // block-aligned ranges exercise the metadata-only path
+                        off = off / BLOCK * BLOCK;
+                        len = Math.min((int) size - off, (1 + random.nextInt(3)) * BLOCK);
+                    }
+                    v.zero(off, len, noHole);
+                    Arrays.fill(model, off, off + len, (byte) 0);
+                } else {
+                    v.flush();
+                }
+                if (i % 100 == 0) {
+                    assertMatches(v, model);
+                }
+            }
+            assertMatches(v, model);
+        }
+        try (VolumeFile reopened = VolumeFile.open(dir, "vol-model", size, 1, store)) {
+            assertMatches(reopened, model);
+        }
+    }
+
+    private static void assertMatches(VolumeFile v, byte[] model) throws IOException {
+        ByteBuffer all = ByteBuffer.allocate(model.length);
+        v.read(0, all);
+        assertArrayEquals(model, all.array());
+        long pos = 0;
+        for (Extent e : v.blockStatus(0, model.length)) {
+            assertEquals("extents are contiguous", pos, e.offset());
+            if (e.zero()) {
+                for (long i = e.offset(); i < e.offset() + e.length(); i++) {
+                    assertEquals("a zero extent reads zero at " + i, 0, model[(int) i]);
+                }
+            }
+            pos += e.length();
+        }
+        assertEquals(model.length, pos);
+    }
+
+    @Test
+    public void changedBlocksSurviveACrashBeforeAnyFlush() throws Exception {
+        VolumeFile v = create("vol-crash", 64L * BLOCK);
+        v.write(3L * BLOCK + 10, ByteBuffer.wrap(new byte[] { 1 }));
+        v.write(40L * BLOCK, ByteBuffer.wrap(new byte[100]));
+        v.zero(7L * BLOCK, 10, true);
+        assertEquals("nothing recorded yet", 0, store.changedAfter("vol-crash", 0).length);
+        // Crash: no flush, no close. The mapped block map is in the page cache, as after kill -9.
+        VolumeFile after = VolumeFile.open(dir, "vol-crash", 64L * BLOCK, 1, store);
+        assertArrayEquals(new long[] { 3, 7, 40 }, store.changedAfter("vol-crash", 0));
+        ByteBuffer b = ByteBuffer.allocate(1);
+        after.read(3L * BLOCK + 10, b);
+        assertEquals(1, b.get(0));
+        after.close();
+    }
+
+    @Test
+    public void flushRecordsChangesAndGenerationsSeparateThem() throws Exception {
+        try (VolumeFile v = create("vol-gen", 16L * BLOCK)) {
+            v.write(0, ByteBuffer.wrap(new byte[] { 1 }));
+            v.flush();
+            assertArrayEquals(new long[] { 0 }, store.changedAfter("vol-gen", 0));
+            v.io.writeLock().lock();
+            long closed;
+            try {
+                closed = v.cutGeneration();
+            } finally {
+                v.io.writeLock().unlock();
+            }
+            assertEquals(1, closed);
+            assertEquals(2, store.volume("vol-gen").orElseThrow().generation());
+            v.write(5L * BLOCK, ByteBuffer.wrap(new byte[] { 2 }));
+            v.write(0, ByteBuffer.wrap(new byte[] { 3 }));
+            v.flush();
+            assertArrayEquals(new long[] { 0, 5 }, store.changedAfter("vol-gen", closed));
+            assertEquals(0, store.changedAfter("vol-gen", 2).length);
+        }
+    }
+
+    @Test
+    public void growKeepsDataAndNewSpaceReadsZero() throws Exception {
+        try (VolumeFile v = create("vol-grow", 2L * BLOCK + 4096)) {
+            byte[] data = new byte[4096];
+            new Random(1).nextBytes(data);
+            v.write(2L * BLOCK, ByteBuffer.wrap(data));
+            v.io.writeLock().lock();
+            try {
+                v.grow(8L * BLOCK);
+            } finally {
+                v.io.writeLock().unlock();
+            }
+            ByteBuffer back = ByteBuffer.allocate(4096);
+            v.read(2L * BLOCK, back);
+            assertArrayEquals(data, back.array());
+            ByteBuffer fresh = ByteBuffer.allocate(BLOCK);
+            v.read(5L * BLOCK, fresh);
+            assertArrayEquals(new byte[BLOCK], fresh.array());
+            List<Extent> extents = v.blockStatus(3L * BLOCK, 5L * BLOCK);
+            assertEquals(List.of(new Extent(3L * BLOCK, 5L * BLOCK, true, true)), extents);
+        }
+    }
+
+    @Test
+    public void canZeroFastOnlyWhenNoBytesMustBeWritten() throws Exception {
+        try (VolumeFile v = create("vol-fast", 4L * BLOCK)) {
+            assertTrue(v.canZeroFast(100, 500, false));
+            v.write(0, ByteBuffer.wrap(new byte[] { 1 }));
+            assertFalse(v.canZeroFast(100, 500, false));
+            assertTrue(v.canZeroFast(0, BLOCK, false));
+            assertFalse(v.canZeroFast(0, BLOCK, true));
+        }
+    }
+
+    /**
+     * Writers change their own regions concurrently while views open and close: each view
+     * must read exactly the bytes of the moment it opened, however much changed since.
+     */
+    @Test
+    public void viewsStayExactUnderConcurrentWrites() throws Exception {
+        int writers = 4;
+        int regionBlocks = 8;
+        long size = (long) writers * regionBlocks * BLOCK;
+        byte[] model = new byte[(int) size];
+        try (VolumeFile v = create("vol-cow", size)) {
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(writers);
+            List<java.util.concurrent.Future<?>> running = new java.util.ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int base = w * regionBlocks * BLOCK;
+                long seed = w;
+                running.add(pool.submit(() -> {
+                    Random random = new Random(seed);
+                    while (!stop.get()) {
+                        int off = base + random.nextInt(regionBlocks * BLOCK);
+                        int len = Math.min(base + regionBlocks * BLOCK - off, 1 + random.nextInt(3 * BLOCK));
+                        byte[] data = new byte[len];
+                        random.nextBytes(data);
+                        // The model changes with the volume, under the same lock a request holds.
+                        v.io.readLock().lock();
+                        try {
+                            if (random.nextInt(4) == 0) {
+                                v.zero(off, len, random.nextBoolean());
+                                synchronized (model) {
+                                    Arrays.fill(model, off, off + len, (byte) 0);
+                                }
+                            } else {
+                                v.write(off, ByteBuffer.wrap(data));
+                                synchronized (model) {
+                                    System.arraycopy(data, 0, model, off, len);
+                                }
+                            }
+                        } finally {
+                            v.io.readLock().unlock();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            try {
+                for (int round = 0; round < 15; round++) {
+                    ViewImpl view;
+                    byte[] expected;
+                    v.io.writeLock().lock();
+                    try {
+                        view = v.openView();
+                        synchronized (model) {
+                            expected = model.clone();
+                        }
+                    } finally {
+                        v.io.writeLock().unlock();
+                    }
+                    try {
+                        ByteBuffer got = ByteBuffer.allocate((int) size);
+                        view.read(0, got);
+                        assertArrayEquals("view " + round + " drifted", expected, got.array());
+                    } finally {
+                        view.close();
+                    }
+                }
+            } finally {
+                stop.set(true);
+                for (java.util.concurrent.Future<?> f : running) {
+                    f.get();
+                }
+                pool.shutdown();
+            }
+        }
+    }
+
+    @Test
+    public void measuresThroughput() throws Exception {
+        long size = 256L << 20;
+        try (VolumeFile v = create("vol-speed", size)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(4096);
+            Random random = new Random(7);
+            // warm: every block written once, as a long-lived volume is
+            ByteBuffer big = ByteBuffer.allocateDirect(1 << 20);
+            for (long off = 0; off < size; off += big.capacity()) {
+                big.clear();
+                v.write(off, big);
+            }
+            int n = 200_000;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                buf.clear();
+                v.write((long) random.nextInt((int) (size / 4096)) * 4096, buf);
+            }
+            long t1 = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                buf.clear();
+                v.read((long) random.nextInt((int) (size / 4096)) * 4096, buf);
+            }
+            long t2 = System.nanoTime();
+            System.out.printf("VolumeFile 4k random, one thread, page cache: write %.0f IOPS, read %.0f IOPS%n",
+                    n / ((t1 - t0) / 1e9), n / ((t2 - t1) / 1e9));
+            assertTrue(t1 > t0);
+        }
+        assertTrue(Files.isDirectory(dir));
+    }
+
+    private static ByteBuffer direct(byte[] data) {
+        ByteBuffer b = ByteBuffer.allocateDirect(data.length);
+        b.put(data).flip();
+        return b;
+    }
+}

@@ -1,0 +1,170 @@
+package cairn.nbd.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/**
+ * STARTTLS with JSSE on the server and gnutls in the real clients (nbdinfo, qemu-img),
+ * client certificate required. A test CA made with the JDK's keytool signs the server's
+ * and the client's certificates (RSA: its PKCS#8 keys load in gnutls as they are).
+ */
+public class TlsRealClientsTest {
+
+    static final int SIZE = 8 << 20;
+    static final String PASS = "changeit";
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    Path dir;
+    NbdServer server;
+    FileCatalog catalog;
+
+    @Before
+    public void start() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/nbdinfo")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")));
+        dir = tmp.getRoot().toPath();
+        keytool("-genkeypair", "-keystore", "ca.p12", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048",
+                "-dname", "CN=test-ca", "-ext", "bc:c", "-validity", "2");
+        keytool("-exportcert", "-keystore", "ca.p12", "-alias", "ca", "-rfc", "-file", "ca-cert.pem");
+        keytool("-importcert", "-keystore", "trust.p12", "-alias", "ca", "-file", "ca-cert.pem", "-noprompt");
+        issue("server", "CN=127.0.0.1", "-ext", "san=ip:127.0.0.1,dns:localhost", "-ext", "eku=serverAuth");
+        issue("client", "CN=client-1", "-ext", "eku=clientAuth");
+        Path certs = Files.createDirectories(dir.resolve("certs"));
+        Files.copy(dir.resolve("ca-cert.pem"), certs.resolve("ca-cert.pem"));
+        Files.copy(dir.resolve("client.pem"), certs.resolve("client-cert.pem"));
+        Files.writeString(certs.resolve("client-key.pem"), privateKeyPem("client"));
+        Path caOnly = Files.createDirectories(dir.resolve("ca-only"));
+        Files.copy(dir.resolve("ca-cert.pem"), caOnly.resolve("ca-cert.pem"));
+
+        KeyStore keys = load("server.p12");
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, PASS.toCharArray());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(load("trust.p12"));
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+
+        Path volume = tmp.newFile("vol").toPath();
+        Files.write(volume, new byte[SIZE]);
+        catalog = new FileCatalog();
+        catalog.files.put("tls-export", volume);
+        server = new NbdServer(new NbdServer.Settings(new InetSocketAddress("127.0.0.1", 0), null, () -> context,
+                new Limits(1, 4096, 32 << 20, 4, 64, 64 << 20), 10000, 64), catalog, new ServerState());
+        server.start();
+    }
+
+    @After
+    public void stop() {
+        if (server != null) {
+            server.stop(1000);
+        }
+    }
+
+    private void issue(String alias, String dname, String... ext) throws Exception {
+        keytool("-genkeypair", "-keystore", alias + ".p12", "-alias", alias, "-keyalg", "RSA", "-keysize", "2048",
+                "-dname", dname, "-validity", "2");
+        keytool("-certreq", "-keystore", alias + ".p12", "-alias", alias, "-file", alias + ".csr");
+        List<String> gencert = new java.util.ArrayList<>(List.of("-gencert", "-keystore", "ca.p12", "-alias", "ca",
+                "-infile", alias + ".csr", "-outfile", alias + ".pem", "-rfc", "-validity", "2"));
+        gencert.addAll(List.of(ext));
+        keytool(gencert.toArray(String[]::new));
+        keytool("-importcert", "-keystore", alias + ".p12", "-alias", "ca", "-file", "ca-cert.pem", "-noprompt");
+        keytool("-importcert", "-keystore", alias + ".p12", "-alias", alias, "-file", alias + ".pem", "-noprompt");
+    }
+
+    private KeyStore load(String file) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(dir.resolve(file))) {
+            ks.load(in, PASS.toCharArray());
+        }
+        return ks;
+    }
+
+    private String privateKeyPem(String alias) throws Exception {
+        PrivateKey key = (PrivateKey) load(alias + ".p12").getKey(alias, PASS.toCharArray());
+        return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(key.getEncoded())
+                + "\n-----END PRIVATE KEY-----\n";
+    }
+
+    private void keytool(String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("-storepass", PASS, "-storetype", "PKCS12"));
+        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(String.join(" ", cmd) + "\n" + out, 0, p.exitValue());
+    }
+
+    private RealClientsTestRun run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        return new RealClientsTestRun(p.exitValue(), out);
+    }
+
+    record RealClientsTestRun(int exit, String output) {
+    }
+
+    private String uri(String certs) throws IOException {
+        return "nbds://127.0.0.1:" + server.port() + "/tls-export?tls-certificates=" + dir.resolve(certs);
+    }
+
+    @Test
+    public void nbdinfoWithAClientCertificate() throws Exception {
+        RealClientsTestRun r = run("nbdinfo", "--json", uri("certs"));
+        assertEquals(r.output(), 0, r.exit());
+        assertTrue(r.output(), r.output().contains("\"TLS\": true"));
+        assertTrue(r.output(), r.output().contains("\"export-size\": " + SIZE));
+    }
+
+    @Test
+    public void qemuImgWritesAndComparesOverTls() throws Exception {
+        Path image = dir.resolve("image.raw");
+        byte[] data = new byte[SIZE];
+        new java.util.Random(3).nextBytes(data);
+        Files.write(image, data);
+        String object = "tls-creds-x509,id=tls0,dir=" + dir.resolve("certs") + ",endpoint=client";
+        String target = "driver=nbd,host=127.0.0.1,port=" + server.port() + ",export=tls-export,tls-creds=tls0";
+        RealClientsTestRun convert = run("qemu-img", "convert", "-n", "--object", object, "-f", "raw",
+                image.toString(), "--target-image-opts", target);
+        assertEquals(convert.output(), 0, convert.exit());
+        RealClientsTestRun compare = run("qemu-img", "compare", "--object", object, "--image-opts",
+                "driver=raw,file.driver=file,file.filename=" + image, target);
+        assertEquals(compare.output(), 0, compare.exit());
+    }
+
+    @Test
+    public void aClientWithoutACertificateIsRefused() throws Exception {
+        RealClientsTestRun r = run("nbdinfo", uri("ca-only"));
+        assertNotEquals(r.output(), 0, r.exit());
+        RealClientsTestRun plain = run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/tls-export");
+        assertNotEquals(plain.output(), 0, plain.exit());
+        assertEquals("no export was opened", 0, catalog.open.get());
+    }
+}

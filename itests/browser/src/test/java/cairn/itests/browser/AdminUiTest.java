@@ -1,0 +1,245 @@
+package cairn.itests.browser;
+
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.CoreMatchers.not;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.After;
+import org.junit.AfterClass;
+import org.junit.Before;
+import org.junit.BeforeClass;
+import org.junit.ClassRule;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+import org.junit.rules.TestWatcher;
+import org.junit.runner.Description;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Cookie;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import cairn.itests.support.ApplianceProcess;
+
+/**
+ * The web admin UI in Debian's headless Chromium, driven by Selenium through Debian's
+ * chromedriver, against the real appliance process: what an operator does and sees.
+ * A failing test leaves a screenshot and the page's HTML under target/screenshots.
+ */
+public class AdminUiTest {
+
+    @ClassRule
+    public static TemporaryFolder tmp = new TemporaryFolder();
+
+    private static ApplianceProcess app;
+    private static String adminPassword;
+    private WebDriver browser;
+    private WebDriverWait wait;
+
+    @Rule
+    public TestWatcher screenshots = new TestWatcher() {
+        @Override
+        protected void failed(Throwable e, Description d) {
+            if (browser == null) {
+                return;
+            }
+            try {
+                Path dir = Path.of(System.getProperty("cairn.screenshots", "target/screenshots"));
+                Files.createDirectories(dir);
+                File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+                Files.copy(shot.toPath(), dir.resolve(d.getMethodName() + ".png"), StandardCopyOption.REPLACE_EXISTING);
+                Files.writeString(dir.resolve(d.getMethodName() + ".html"), browser.getPageSource());
+            } catch (Exception ignored) {
+                // the screenshot is a help, not the test
+            }
+        }
+    };
+
+    @BeforeClass
+    public static void startAppliance() {
+        app = ApplianceProcess.create(tmp.getRoot().toPath()).startAndAwaitReady();
+        adminPassword = app.initialAdminPassword();
+    }
+
+    @AfterClass
+    public static void stopAppliance() {
+        if (app != null) {
+            app.stop();
+        }
+    }
+
+    @Before
+    public void startBrowser() {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary("/usr/bin/chromium");
+        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                "--disable-dev-shm-usage");
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
+        browser = new ChromeDriver(service, options);
+        wait = new WebDriverWait(browser, Duration.ofSeconds(20));
+    }
+
+    @After
+    public void stopBrowser() {
+        if (browser != null) {
+            browser.quit();
+        }
+    }
+
+    private WebElement visible(By by) {
+        return wait.until(ExpectedConditions.visibilityOfElementLocated(by));
+    }
+
+    private void logIn(String user, String password) {
+        browser.get(app.httpUrl() + "/");
+        visible(By.id("login-user")).sendKeys(user);
+        browser.findElement(By.id("login-password")).sendKeys(password);
+        browser.findElement(By.cssSelector("#login button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("who-name"), user));
+    }
+
+    private void go(String page) {
+        visible(By.id("nav-" + page)).click();
+        wait.until(ExpectedConditions.urlContains("#/" + page));
+    }
+
+    private void fill(String id, String value) {
+        WebElement input = visible(By.id(id));
+        input.clear();
+        input.sendKeys(value);
+    }
+
+    /** The texts of one column, read in one step: tables re-render while the page refreshes them. */
+    @SuppressWarnings("unchecked")
+    private List<String> column(String tableId, int index) {
+        return (List<String>) ((JavascriptExecutor) browser).executeScript(
+                "return [...document.querySelectorAll('#' + arguments[0] + ' tbody tr')]"
+                        + ".filter(r => r.cells.length > arguments[1]).map(r => r.cells[arguments[1]].textContent)",
+                tableId, index);
+    }
+
+    @Test
+    public void anAdminLogsInWithTheInitialPasswordCreatesAUserFindsItInTheAuditLogAndLogsOut() {
+        logIn("admin", adminPassword);
+        Cookie session = browser.manage().getCookieNamed("cairn_session");
+        assertTrue("the session cookie is HttpOnly", session.isHttpOnly());
+        assertTrue("the session cookie is Secure", session.isSecure());
+        assertEquals("Strict", session.getSameSite());
+        assertNull("scripts cannot read it", ((JavascriptExecutor) browser).executeScript(
+                "return document.cookie.includes('cairn_session') ? 'visible' : null"));
+
+        // the overview: identity, health and a live chart
+        wait.until(ExpectedConditions.textToBe(By.id("health-status"), "READY"));
+        assertFalse(visible(By.id("appliance-name")).getText().isBlank());
+        assertThat(visible(By.id("appliance-version")).getText(), containsString("0.1.0"));
+        assertTrue(column("health-checks", 0).contains("metadata"));
+        visible(By.id("metrics-chart"));
+        assertThat("the initial password is pointed out", visible(By.id("banner")).getText(),
+                containsString("initial admin password"));
+
+        // a new user, checked before sending and by the appliance
+        go("users");
+        fill("create-user-name", "carol");
+        fill("create-user-password", "short");
+        browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("create-user-password-error"),
+                "at least 12 characters"));
+        fill("create-user-password", "carol's long password");
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("create-user-role"))).selectByValue("operator");
+        browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
+        wait.until(d -> column("users-table", 0).contains("carol"));
+        assertEquals("", browser.findElement(By.id("create-user-name")).getAttribute("value"));
+
+        fill("create-user-name", "carol");
+        fill("create-user-password", "carol's long password");
+        browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#create-user .error[role=alert]"),
+                "already exists"));
+
+        // the audit log shows who created carol
+        go("audit");
+        fill("audit-filter-action", "user.*");
+        browser.findElement(By.cssSelector("#audit-filter button[type=submit]")).click();
+        wait.until(d -> column("audit-table", 4).contains("carol"));
+        int row = column("audit-table", 4).indexOf("carol");
+        assertEquals("admin", column("audit-table", 1).get(row));
+        assertEquals("user.create", column("audit-table", 3).get(row));
+
+        // bundles are listed with their state
+        go("bundles");
+        wait.until(d -> column("bundles-table", 1).contains("cairn.web"));
+
+        // out, and out for good
+        visible(By.id("logout")).click();
+        visible(By.id("login-user"));
+        browser.navigate().refresh();
+        visible(By.id("login-user"));
+        assertTrue(browser.findElements(By.id("nav-users")).isEmpty());
+    }
+
+    @Test
+    public void namesWithMarkupAreShownAsTextAndNeverRun() {
+        logIn("admin", adminPassword);
+        String hostile = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>";
+        go("users");
+        fill("create-token-name", hostile);
+        browser.findElement(By.cssSelector("#create-token button[type=submit]")).click();
+        wait.until(d -> column("tokens-table", 0).contains(hostile));
+        assertThat(visible(By.id("token-secret")).getText(), containsString(hostile));
+
+        // the user form refuses markup and shows the refused name as text
+        fill("create-user-name", "<script>x</script>");
+        fill("create-user-password", "a long enough password");
+        browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("create-user-name-error"), "lower-case"));
+
+        go("audit");
+        fill("audit-filter-action", "token.create");
+        browser.findElement(By.cssSelector("#audit-filter button[type=submit]")).click();
+        wait.until(d -> column("audit-table", 6).stream().anyMatch(t -> t.contains(hostile)));
+
+        assertNull("no injected script ran", ((JavascriptExecutor) browser).executeScript("return window.pwned"));
+        assertTrue(browser.findElements(By.cssSelector("#tokens-table img, #audit-table img, main script")).isEmpty());
+        assertThat(browser.getPageSource(), not(containsString("<script>window.pwned")));
+    }
+
+    @Test
+    public void theLogPageTailsTheApplianceLogLive() throws Exception {
+        logIn("admin", adminPassword);
+        go("logs");
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("log-state"), "live"));
+        assertThat(visible(By.id("log-lines")).getText(), containsString("First boot"));
+        // something new happens on the appliance: a user created through the REST API
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.httpUrl() + "/api/v1/users"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder()
+                        .encodeToString(("admin:" + adminPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"name\":\"tailtest\",\"password\":\"a long enough password\",\"role\":\"viewer\"}"))
+                .build();
+        assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("log-lines"), "User 'tailtest'"));
+    }
+}

@@ -1,0 +1,86 @@
+package cairn.itests.system;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.junit.Assert.assertEquals;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+import cairn.itests.support.ApplianceProcess;
+
+/**
+ * The interactive console through a real pseudo-terminal: OpenSSH's client with
+ * {@code -tt} inside tmux, driven by key presses.
+ */
+public class ConsoleShellTest {
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private static long count(String screen, String s) {
+        return screen.lines().filter(l -> l.contains(s)).count();
+    }
+
+    @Test
+    public void promptCommandsCompletionHistoryCtrlCAndExit() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        try (ApplianceProcess app = ApplianceProcess.create(dir).startAndAwaitReady();
+                Tmux tmux = new Tmux(tmp.newFolder("tmux").toPath(), new Ssh(app.port("ssh"), dir))) {
+            Ssh ssh = new Ssh(app.port("ssh"), tmp.newFolder("ssh").toPath());
+            String password = app.initialAdminPassword();
+            String client = "sshpass -e ssh -tt " + String.join(" ", ssh.options())
+                    + " -o PubkeyAuthentication=no -o PreferredAuthentications=password admin@127.0.0.1";
+            tmux.start(client, List.of("SSHPASS=" + password, "TERM=xterm-256color"));
+            String prompt = "admin@";
+
+            // the prompt
+            String screen = tmux.awaitScreen("the prompt", s -> s.contains(prompt) && s.contains("> "));
+            assertThat(screen, containsString("logged in as admin (admin)"));
+
+            // tab completion of a command name, then the command runs
+            tmux.type("cairn:sta");
+            tmux.press("Tab");
+            tmux.awaitScreen("completed command name", s -> s.contains("cairn:status"));
+            tmux.press("Enter");
+            tmux.awaitScreen("status output", s -> s.contains("uptime seconds:"));
+
+            // history: the previous line comes back with Up
+            long before = count(tmux.screen(), "> cairn:status");
+            tmux.press("Up");
+            tmux.awaitScreen("recalled line", s -> count(s, "> cairn:status") == before + 1);
+            tmux.press("C-u");
+
+            // tab completion of an argument: a user name
+            tmux.type("user:keys ad");
+            tmux.press("Tab");
+            tmux.awaitScreen("completed user name", s -> s.contains("user:keys admin"));
+            tmux.press("Enter");
+            tmux.awaitScreen("the keys (none yet)", s -> s.contains("(none)"));
+
+            // log:tail follows until Ctrl-C, then the prompt is back and commands run again
+            tmux.type("log:tail -n 2");
+            tmux.press("Enter");
+            tmux.awaitScreen("log lines", s -> s.contains("INFO"));
+            long prompts = count(tmux.screen(), prompt);
+            tmux.press("C-c");
+            tmux.awaitScreen("prompt after Ctrl-C", s -> count(s, prompt) > prompts);
+            tmux.type("bundle:list");
+            tmux.press("Enter");
+            tmux.awaitScreen("bundle list after Ctrl-C", s -> s.contains("cairn.console"));
+
+            // exit closes the session, and the client exits 0
+            tmux.type("exit");
+            tmux.press("Enter");
+            await("ssh client exits").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                    .until(tmux::paneDead);
+            assertEquals("0", tmux.paneExitStatus());
+        }
+    }
+}
