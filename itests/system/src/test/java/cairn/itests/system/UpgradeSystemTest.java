@@ -127,6 +127,30 @@ public class UpgradeSystemTest {
         assertThat(history.get(0), containsString("BrokenOnPurpose failed to activate"));
     }
 
+    @Test
+    public void whenSigningIsRequiredAnUnsignedJarIsRefusedAndNothingChanges() throws Exception {
+        Path work = tmp.getRoot().toPath();
+        Path data = work.resolve("data");
+        Files.createDirectories(data.resolve("etc"));
+        // the operator's switch: DATA/etc/cairn.upgrade.cfg, read by ConfigAdmin at boot
+        Files.writeString(data.resolve("etc/cairn.upgrade.cfg"), "requireSignature=true\n");
+        Path original = UpgradeJars.imageJar(BUNDLE);
+        String shipped = UpgradeJars.version(original);
+        Path unsigned = UpgradeJars.withVersion(original, UpgradeJars.higher(shipped), work.resolve("jars/unsigned.jar"));
+
+        try (ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
+            UpgradeJars.drop(unsigned, data);
+            Properties r = awaitResult(data, "unsigned.jar");
+            assertEquals(r.toString(), "REFUSED", r.getProperty("outcome"));
+            assertThat(r.getProperty("reason"), containsString("the jar is not signed"));
+            assertThat(r.getProperty("reason"), containsString("requires signed upgrades"));
+            assertThat(r.getProperty("reason"), containsString("upgrade-trust.p12 does not exist"));
+            assertThat(upgradesCheck(app), containsString("every bundle runs the image's version"));
+            assertEquals(0, app.stop());
+        }
+        assertThat(history(data).get(0), containsString("|REFUSED|"));
+    }
+
     private String upgradesCheck(ApplianceProcess app) throws Exception {
         JsonNode health = json.readTree(app.health().body());
         for (JsonNode c : health.get("checks")) {
