@@ -92,7 +92,7 @@ function route() {
   }
   document.title = `${page.title} · Cairn`;
   clear(main);
-  const stop = page.render(main, { session, refreshSession: suggestPasswordChange });
+  const stop = page.render(main, { session, refreshSession: suggestPasswordChange, endSession: showLogin });
   stopPage = typeof stop === 'function' ? stop : null;
 }
 

@@ -21,7 +21,7 @@ import cairn.blockstore.api.VolumeState;
  * parameterized. SQL failures surface as {@link StoreException} (unchecked), which the
  * service turns into an error that changes nothing.
  */
-final class Store {
+final class Store implements AttachmentLedger {
 
     record VolumeRow(String id, String name, String account, long sizeBytes, VolumeState state, long epoch,
             long generation, Instant createdAt) {
@@ -108,7 +108,8 @@ final class Store {
      *
      * @return the new epoch
      */
-    long insertAttachment(AttachmentRow a, String fencedAttachmentId) {
+    @Override
+    public long insertAttachment(AttachmentRow a, String fencedAttachmentId) {
         return transaction("insert attachment", c -> {
             if (fencedAttachmentId != null) {
                 exec(c, "UPDATE BS_ATTACHMENTS SET STATE = ?, ENDED_AT = ? WHERE ID = ?", AttachmentState.FENCED.id(),
@@ -134,7 +135,8 @@ final class Store {
     }
 
     /** Ends an attachment (detached or fenced); the volume becomes available. */
-    void endAttachment(String attachmentId, String volumeId, AttachmentState state) {
+    @Override
+    public void endAttachment(String attachmentId, String volumeId, AttachmentState state) {
         transaction("end attachment", c -> {
             exec(c, "UPDATE BS_ATTACHMENTS SET STATE = ?, ENDED_AT = ? WHERE ID = ?", state.id(),
                     Timestamp.from(Instant.now()), attachmentId);
@@ -143,32 +145,38 @@ final class Store {
         });
     }
 
-    void setLease(String attachmentId, Instant expiresAt) {
+    @Override
+    public void setLease(String attachmentId, Instant expiresAt) {
         update("update lease", "UPDATE BS_ATTACHMENTS SET LEASE_EXPIRES_AT = ? WHERE ID = ?", Timestamp.from(expiresAt),
                 attachmentId);
     }
 
-    List<AttachmentRow> activeAttachments() {
+    @Override
+    public List<AttachmentRow> activeAttachments() {
         return attachments("SELECT " + ATTACHMENT_COLUMNS + " FROM BS_ATTACHMENTS WHERE STATE = ?",
                 AttachmentState.ACTIVE.id());
     }
 
-    Optional<AttachmentRow> attachment(String id) {
+    @Override
+    public Optional<AttachmentRow> attachment(String id) {
         return first(attachments("SELECT " + ATTACHMENT_COLUMNS + " FROM BS_ATTACHMENTS WHERE ID = ?", id));
     }
 
-    Optional<AttachmentRow> attachmentByExport(String exportName) {
+    @Override
+    public Optional<AttachmentRow> attachmentByExport(String exportName) {
         return first(attachments("SELECT " + ATTACHMENT_COLUMNS + " FROM BS_ATTACHMENTS WHERE EXPORT_NAME = ?",
                 exportName));
     }
 
-    Optional<AttachmentRow> attachmentByCertificate(String sha256) {
+    @Override
+    public Optional<AttachmentRow> attachmentByCertificate(String sha256) {
         return first(attachments("SELECT " + ATTACHMENT_COLUMNS + " FROM BS_ATTACHMENTS WHERE CERT_SHA256 = ?", sha256));
     }
 
     // ---- standbys
 
-    void addStandby(String volumeId, String instanceId, Instant at) {
+    @Override
+    public void addStandby(String volumeId, String instanceId, Instant at) {
         transaction("add standby", c -> {
             try (PreparedStatement p = c.prepareStatement(
                     "SELECT 1 FROM BS_STANDBYS WHERE VOLUME_ID = ? AND INSTANCE_ID = ?")) {
@@ -186,12 +194,14 @@ final class Store {
         });
     }
 
-    void removeStandby(String volumeId, String instanceId) {
+    @Override
+    public void removeStandby(String volumeId, String instanceId) {
         update("remove standby", "DELETE FROM BS_STANDBYS WHERE VOLUME_ID = ? AND INSTANCE_ID = ?", volumeId,
                 instanceId);
     }
 
-    List<Standby> standbys(String volumeId) {
+    @Override
+    public List<Standby> standbys(String volumeId) {
         return query("list standbys", "SELECT VOLUME_ID, INSTANCE_ID, REGISTERED_AT FROM BS_STANDBYS WHERE VOLUME_ID = ? "
                 + "ORDER BY REGISTERED_AT, INSTANCE_ID", rs -> new Standby(rs.getString(1), rs.getString(2),
                         rs.getTimestamp(3).toInstant()), volumeId);

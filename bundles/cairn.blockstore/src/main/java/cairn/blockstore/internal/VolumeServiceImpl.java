@@ -109,6 +109,8 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
     private final BundleContext context;
     private final Config config;
     private final Store store;
+    /** Attachments, epochs, leases and standbys: Derby today, behind an interface for the fleet. */
+    private final AttachmentLedger ledger;
     private final AuditLog audit;
     private final FleetCertificateAuthority ca;
     private final Path volumesDir;
@@ -132,6 +134,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
         this.audit = audit;
         this.ca = ca;
         this.store = new Store(db);
+        this.ledger = store;
         migrations.migrate(BlockstoreConstants.AUDIT_OWNER, context.getBundle());
         this.volumesDir = Path.of(context.getProperty(AppliancePaths.DATA)).resolve("volumes");
         Files.createDirectories(volumesDir);
@@ -166,9 +169,9 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
             }
         }
         long grace = System.currentTimeMillis() + config.leaseMillis();
-        for (Store.AttachmentRow a : store.activeAttachments()) {
+        for (Store.AttachmentRow a : ledger.activeAttachments()) {
             long lease = Math.max(a.leaseExpiresAt().toEpochMilli(), grace);
-            store.setLease(a.id(), Instant.ofEpochMilli(lease));
+            ledger.setLease(a.id(), Instant.ofEpochMilli(lease));
             register(new LiveAttachment(a, lease));
         }
         LOG.info("block storage adopted {} volumes and {} attachments", volumes.size(), byVolume.size());
@@ -190,7 +193,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                     }
                     live.channels.clear();
                     live.leaseExpiresAtMillis = lease;
-                    store.setLease(live.row.id(), Instant.ofEpochMilli(lease));
+                    ledger.setLease(live.row.id(), Instant.ofEpochMilli(lease));
                 }
                 v.close();
             } catch (IOException | RuntimeException e) {
@@ -412,7 +415,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                 visible(caller, volumeId);
                 LiveAttachment live = current(volumeId, attachmentId);
                 long lease = System.currentTimeMillis() + config.leaseMillis();
-                store.setLease(attachmentId, Instant.ofEpochMilli(lease));
+                ledger.setLease(attachmentId, Instant.ofEpochMilli(lease));
                 live.leaseExpiresAtMillis = lease;
                 return toAttachment(live, false);
             } finally {
@@ -495,8 +498,8 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
             catalog.lock();
             try {
                 usable(visible(caller, volumeId));
-                store.addStandby(volumeId, instanceId, Instant.now());
-                return store.standbys(volumeId).stream().filter(s -> s.instanceId().equals(instanceId)).findFirst()
+                ledger.addStandby(volumeId, instanceId, Instant.now());
+                return ledger.standbys(volumeId).stream().filter(s -> s.instanceId().equals(instanceId)).findFirst()
                         .orElseThrow();
             } finally {
                 catalog.unlock();
@@ -512,7 +515,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
             catalog.lock();
             try {
                 visible(caller, volumeId);
-                store.removeStandby(volumeId, instanceId);
+                ledger.removeStandby(volumeId, instanceId);
                 return instanceId;
             } finally {
                 catalog.unlock();
@@ -524,7 +527,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
     public List<Standby> standbys(Caller caller, String volumeId) {
         require(caller, Role.VIEWER);
         visible(caller, volumeId);
-        return store.standbys(volumeId);
+        return ledger.standbys(volumeId);
     }
 
     /** Scheduled: hands a volume whose lease ran out to its earliest standby. */
@@ -536,7 +539,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
             }
             try {
                 String volumeId = live.row.volumeId();
-                Optional<Standby> next = store.standbys(volumeId).stream()
+                Optional<Standby> next = ledger.standbys(volumeId).stream()
                         .filter(s -> !s.instanceId().equals(live.row.instanceId())).findFirst();
                 if (next.isPresent()) {
                     Attachment a = takeover(Caller.system("standby takeover"), volumeId, next.get().instanceId());
@@ -576,7 +579,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                 cert.privateKeyPem(), now);
         file.io.writeLock().lock();
         try {
-            long epoch = store.insertAttachment(row, replaced == null ? null : replaced.row.id());
+            long epoch = ledger.insertAttachment(row, replaced == null ? null : replaced.row.id());
             if (replaced != null) {
                 fence(replaced, "taken over by " + instanceId + " with epoch " + epoch);
             }
@@ -595,7 +598,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
         VolumeFile file = volumes.get(live.row.volumeId());
         file.io.writeLock().lock();
         try {
-            store.endAttachment(live.row.id(), live.row.volumeId(), state);
+            ledger.endAttachment(live.row.id(), live.row.volumeId(), state);
             fence(live, state == AttachmentState.DETACHED ? "detached" : "detached by force");
         } finally {
             file.io.writeLock().unlock();
@@ -628,7 +631,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
         if (live != null && live.row.id().equals(attachmentId)) {
             return live;
         }
-        Optional<Store.AttachmentRow> row = store.attachment(attachmentId == null ? "" : attachmentId);
+        Optional<Store.AttachmentRow> row = ledger.attachment(attachmentId == null ? "" : attachmentId);
         if (row.isPresent() && row.get().volumeId().equals(volumeId)) {
             throw new ConflictException("attachment_ended", "attachment " + attachmentId + " has ended ("
                     + row.get().state().id() + ")");
@@ -646,7 +649,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
         LiveAttachment live = exportName == null ? null : byExport.get(exportName);
         if (live == null) {
             Optional<Store.AttachmentRow> ended = exportName == null ? Optional.empty()
-                    : store.attachmentByExport(exportName);
+                    : ledger.attachmentByExport(exportName);
             if (ended.isPresent()) {
                 throw fenced(ended.get());
             }
@@ -666,7 +669,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
         String fingerprint = Pem.fingerprint(clientCertificate);
         LiveAttachment live = byCertificate.get(fingerprint);
         if (live == null) {
-            Optional<Store.AttachmentRow> ended = store.attachmentByCertificate(fingerprint);
+            Optional<Store.AttachmentRow> ended = ledger.attachmentByCertificate(fingerprint);
             if (ended.isPresent()) {
                 throw fenced(ended.get());
             }
@@ -697,7 +700,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                 throw new EngineUnavailableException("the block storage engine is stopping");
             }
             if (live.ended) {
-                throw fenced(store.attachment(live.row.id()).orElse(live.row));
+                throw fenced(ledger.attachment(live.row.id()).orElse(live.row));
             }
             ChannelImpl ch = new ChannelImpl(this, file, live);
             live.channels.add(ch);
@@ -718,7 +721,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
             long lease = System.currentTimeMillis() + config.leaseMillis();
             live.leaseExpiresAtMillis = lease;
             try {
-                store.setLease(live.row.id(), Instant.ofEpochMilli(lease));
+                ledger.setLease(live.row.id(), Instant.ofEpochMilli(lease));
             } catch (RuntimeException e) {
                 LOG.warn("recording the lease of {} failed: {}", live.row.id(), e.getMessage());
             }

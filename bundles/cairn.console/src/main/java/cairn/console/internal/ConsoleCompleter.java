@@ -1,7 +1,10 @@
 package cairn.console.internal;
 
 import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Optional;
 
 import org.jline.reader.Candidate;
@@ -24,6 +27,25 @@ final class ConsoleCompleter implements Completer {
     ConsoleCompleter(CommandCatalog catalog, Caller caller) {
         this.catalog = catalog;
         this.caller = caller;
+    }
+
+    /** The words typed so far without options and their values: what the completer counts on. */
+    static List<String> positional(ConsoleFunction f, List<String> typed) {
+        Set<String> flags = new HashSet<>(List.of(ConsoleFunction.JSON_FLAG, ConsoleFunction.HELP_FLAG));
+        Set<String> valued = new HashSet<>();
+        for (Method m : f.methods()) {
+            Help.optionNames(m, flags, valued);
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < typed.size(); i++) {
+            String w = typed.get(i);
+            if (valued.contains(w)) {
+                i++;
+            } else if (!flags.contains(w)) {
+                out.add(w);
+            }
+        }
+        return out;
     }
 
     @Override
@@ -50,7 +72,8 @@ final class ConsoleCompleter implements Completer {
             return;
         }
         if (f.target() instanceof ArgumentCompleter completer) {
-            List<String> words = line.words().subList(1, line.wordIndex() + 1);
+            List<String> words = positional(f, line.words().subList(1, line.wordIndex()));
+            words.add(line.word());
             try {
                 for (String value : completer.complete(caller, f.function(), words)) {
                     candidates.add(new Candidate(value));

@@ -114,6 +114,18 @@ final class Help {
         return names;
     }
 
+    /** Sorts a method's option names into flags (no value) and options that take a value. */
+    static void optionNames(Method m, Set<String> flags, Set<String> valued) {
+        Annotation[][] annotations = m.getParameterAnnotations();
+        for (int i = 0; i < annotations.length; i++) {
+            Parameter p = find(annotations[i], Parameter.class);
+            if (p != null) {
+                boolean flag = !Parameter.UNSPECIFIED.equals(p.presentValue());
+                (flag ? flags : valued).addAll(List.of(p.names()));
+            }
+        }
+    }
+
     record Param(String name, String description) {
     }
 

@@ -24,6 +24,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -58,13 +59,13 @@ public class SshConsole implements HealthCheck {
 
     @ObjectClassDefinition(name = "Cairn SSH console", description = "The SSH management console")
     public @interface Config {
-        @AttributeDefinition(description = "Close a session after this many seconds without traffic; 0 keeps idle sessions open")
+        @AttributeDefinition(min = "0", description = "Close a session after this many seconds without traffic; 0 keeps idle sessions open")
         long idleTimeoutSeconds() default 1800;
 
-        @AttributeDefinition(description = "Seconds a client has to log in after connecting")
+        @AttributeDefinition(min = "1", description = "Seconds a client has to log in after connecting")
         long authTimeoutSeconds() default 60;
 
-        @AttributeDefinition(description = "Failed login attempts allowed on one connection before it is closed")
+        @AttributeDefinition(min = "1", max = "100", description = "Failed login attempts allowed on one connection before it is closed")
         int maxAuthAttempts() default 6;
     }
 
@@ -113,9 +114,7 @@ public class SshConsole implements HealthCheck {
                 s -> users().authenticateKey(user, key, s))));
         server.setShellFactory(channel -> new ConsoleShell(catalog, sessions, promptHost()));
         server.setCommandFactory((channel, command) -> new ExecCommand(catalog, sessions, command));
-        CoreModuleProperties.IDLE_TIMEOUT.set(server, Duration.ofSeconds(config.idleTimeoutSeconds()));
-        CoreModuleProperties.AUTH_TIMEOUT.set(server, Duration.ofSeconds(Math.max(1, config.authTimeoutSeconds())));
-        CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, Math.max(1, config.maxAuthAttempts()));
+        apply(config);
         try {
             server.start();
         } catch (IOException e) {
@@ -124,6 +123,19 @@ public class SshConsole implements HealthCheck {
         }
         this.address = bind + ":" + port;
         LOG.info("SSH console listening on {} (idle timeout {} s)", address, config.idleTimeoutSeconds());
+    }
+
+    /** New settings apply to new sessions; open sessions and the listener stay. */
+    @Modified
+    void modified(Config config) {
+        apply(config);
+        LOG.info("SSH console settings changed: idle timeout {} s", config.idleTimeoutSeconds());
+    }
+
+    private void apply(Config config) {
+        CoreModuleProperties.IDLE_TIMEOUT.set(server, Duration.ofSeconds(Math.max(0, config.idleTimeoutSeconds())));
+        CoreModuleProperties.AUTH_TIMEOUT.set(server, Duration.ofSeconds(Math.max(1, config.authTimeoutSeconds())));
+        CoreModuleProperties.MAX_AUTH_REQUESTS.set(server, Math.max(1, config.maxAuthAttempts()));
     }
 
     @Deactivate

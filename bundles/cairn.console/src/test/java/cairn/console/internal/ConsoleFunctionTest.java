@@ -168,6 +168,13 @@ public class ConsoleFunctionTest {
     }
 
     @Test
+    public void completionCountsPositionalArgumentsPastOptions() {
+        ConsoleFunction add = new ConsoleFunction("thing", "add", things, () -> audit, output);
+        assertEquals(List.of("box"), ConsoleCompleter.positional(add,
+                List.of("--role", "admin", "--json", "--password", "x", "box")));
+    }
+
+    @Test
     public void unknownCommandsAndBadArgumentsGiveOneLine() {
         Run unknown = run(Role.ADMIN, "nosuch");
         assertEquals(127, unknown.status());

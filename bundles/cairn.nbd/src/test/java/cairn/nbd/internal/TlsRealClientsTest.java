@@ -39,14 +39,19 @@ public class TlsRealClientsTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
-    Path dir;
+    @org.junit.ClassRule
+    public static TemporaryFolder certificates = new TemporaryFolder();
+
+    static Path dir;
+    static SSLContext context;
     NbdServer server;
     FileCatalog catalog;
 
-    @Before
-    public void start() throws Exception {
+    /** One CA and two certificates for the whole class: keytool runs a JVM per step. */
+    @org.junit.BeforeClass
+    public static void makeCertificates() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/nbdinfo")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")));
-        dir = tmp.getRoot().toPath();
+        dir = certificates.getRoot().toPath();
         keytool("-genkeypair", "-keystore", "ca.p12", "-alias", "ca", "-keyalg", "RSA", "-keysize", "2048",
                 "-dname", "CN=test-ca", "-ext", "bc:c", "-validity", "2");
         keytool("-exportcert", "-keystore", "ca.p12", "-alias", "ca", "-rfc", "-file", "ca-cert.pem");
@@ -65,8 +70,12 @@ public class TlsRealClientsTest {
         kmf.init(keys, PASS.toCharArray());
         TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         tmf.init(load("trust.p12"));
-        SSLContext context = SSLContext.getInstance("TLS");
+        context = SSLContext.getInstance("TLS");
         context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    }
+
+    @Before
+    public void start() throws Exception {
 
         Path volume = tmp.newFile("vol").toPath();
         Files.write(volume, new byte[SIZE]);
@@ -84,7 +93,7 @@ public class TlsRealClientsTest {
         }
     }
 
-    private void issue(String alias, String dname, String... ext) throws Exception {
+    private static void issue(String alias, String dname, String... ext) throws Exception {
         keytool("-genkeypair", "-keystore", alias + ".p12", "-alias", alias, "-keyalg", "RSA", "-keysize", "2048",
                 "-dname", dname, "-validity", "2");
         keytool("-certreq", "-keystore", alias + ".p12", "-alias", alias, "-file", alias + ".csr");
@@ -96,7 +105,7 @@ public class TlsRealClientsTest {
         keytool("-importcert", "-keystore", alias + ".p12", "-alias", alias, "-file", alias + ".pem", "-noprompt");
     }
 
-    private KeyStore load(String file) throws Exception {
+    private static KeyStore load(String file) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(dir.resolve(file))) {
             ks.load(in, PASS.toCharArray());
@@ -104,13 +113,13 @@ public class TlsRealClientsTest {
         return ks;
     }
 
-    private String privateKeyPem(String alias) throws Exception {
+    private static String privateKeyPem(String alias) throws Exception {
         PrivateKey key = (PrivateKey) load(alias + ".p12").getKey(alias, PASS.toCharArray());
         return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(key.getEncoded())
                 + "\n-----END PRIVATE KEY-----\n";
     }
 
-    private void keytool(String... args) throws Exception {
+    private static void keytool(String... args) throws Exception {
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         cmd.addAll(List.of(args));

@@ -7,7 +7,7 @@ const NAME_HINT = "1-32 lower-case letters, digits, '.', '_' or '-', starting wi
 
 registerPage({
   id: 'users', title: 'Users & tokens', order: 70, role: 'viewer',
-  render(main, { session, refreshSession }) {
+  render(main, { session, endSession }) {
     const isAdmin = session.role === 'admin';
     const usersError = errorLine('users-error');
     const users = sortableTable([
@@ -48,13 +48,10 @@ registerPage({
       onSubmit: async (v) => {
         await put('/users/' + encodeURIComponent(session.user) + '/password',
           { currentPassword: v.currentPassword, newPassword: v.newPassword });
-        password.reset();
-        passwordDone.textContent = 'Password changed. Other sessions opened before now have ended.';
-        // this session ended too: the next request shows the login page
-        refreshSession();
+        // every session opened before the change has ended, this one too
+        endSession('Your password was changed. Log in with the new one.');
       },
     });
-    const passwordDone = el('p', { class: 'ok', id: 'change-password-done' });
 
     const tokensError = errorLine('tokens-error');
     const tokens = sortableTable([
@@ -112,7 +109,7 @@ registerPage({
       el('section', { class: 'card' }, el('h2', {}, `API tokens${isAdmin ? '' : ' (yours)'}`), tokensError, tokens.node,
         el('h2', {}, 'New token for you'), createToken.node, secret),
       el('section', { class: 'card' }, el('h2', {}, 'Your SSH keys'), keysError, keys.node, addKey.node),
-      el('section', { class: 'card' }, el('h2', {}, 'Your password'), password.node, passwordDone));
+      el('section', { class: 'card' }, el('h2', {}, 'Your password'), password.node));
 
     async function loadUsers() {
       try { users.update(await get('/users')); usersError.textContent = ''; } catch (e) { usersError.textContent = e.message; }

@@ -15,7 +15,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 
-import org.junit.After;
 import org.junit.AfterClass;
 import org.junit.Before;
 import org.junit.BeforeClass;
@@ -72,6 +71,15 @@ public class AdminUiTest {
                 // the screenshot is a help, not the test
             }
         }
+
+        /** After failed(): the browser must still be open for the screenshot. */
+        @Override
+        protected void finished(Description d) {
+            if (browser != null) {
+                browser.quit();
+                browser = null;
+            }
+        }
     };
 
     @BeforeClass
@@ -98,13 +106,6 @@ public class AdminUiTest {
                 .usingDriverExecutable(new File("/usr/bin/chromedriver")).usingAnyFreePort().build();
         browser = new ChromeDriver(service, options);
         wait = new WebDriverWait(browser, Duration.ofSeconds(20));
-    }
-
-    @After
-    public void stopBrowser() {
-        if (browser != null) {
-            browser.quit();
-        }
     }
 
     private WebElement visible(By by) {
@@ -181,7 +182,8 @@ public class AdminUiTest {
         go("audit");
         fill("audit-filter-action", "user.*");
         browser.findElement(By.cssSelector("#audit-filter button[type=submit]")).click();
-        wait.until(d -> column("audit-table", 4).contains("carol"));
+        wait.until(d -> column("audit-table", 3).stream().allMatch(a -> a.startsWith("user."))
+                && column("audit-table", 4).contains("carol"));
         int row = column("audit-table", 4).indexOf("carol");
         assertEquals("admin", column("audit-table", 1).get(row));
         assertEquals("user.create", column("audit-table", 3).get(row));
@@ -217,7 +219,8 @@ public class AdminUiTest {
         go("audit");
         fill("audit-filter-action", "token.create");
         browser.findElement(By.cssSelector("#audit-filter button[type=submit]")).click();
-        wait.until(d -> column("audit-table", 6).stream().anyMatch(t -> t.contains(hostile)));
+        wait.until(d -> column("audit-table", 3).stream().allMatch(a -> a.equals("token.create"))
+                && column("audit-table", 6).stream().anyMatch(t -> t.contains(hostile)));
 
         assertNull("no injected script ran", ((JavascriptExecutor) browser).executeScript("return window.pwned"));
         assertTrue(browser.findElements(By.cssSelector("#tokens-table img, #audit-table img, main script")).isEmpty());
@@ -241,5 +244,34 @@ public class AdminUiTest {
                 .build();
         assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("log-lines"), "User 'tailtest'"));
+    }
+
+    @Test
+    public void aUserChangesTheirPasswordAndLogsInWithTheNewOne() throws Exception {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.httpUrl() + "/api/v1/users"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder()
+                        .encodeToString(("admin:" + adminPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                        "{\"name\":\"olivia\",\"password\":\"olivia's first password\",\"role\":\"operator\"}"))
+                .build();
+        assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        logIn("olivia", "olivia's first password");
+        assertTrue("an operator has no audit page", browser.findElements(By.id("nav-audit")).isEmpty());
+        go("users");
+        fill("change-password-currentPassword", "not my password");
+        fill("change-password-newPassword", "olivia's second password");
+        fill("change-password-repeat", "olivia's second passwor");
+        browser.findElement(By.cssSelector("#change-password button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("change-password-repeat-error"), "differ"));
+        fill("change-password-repeat", "olivia's second password");
+        browser.findElement(By.cssSelector("#change-password button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("change-password-currentPassword-error"),
+                "not the current password"));
+        fill("change-password-currentPassword", "olivia's first password");
+        browser.findElement(By.cssSelector("#change-password button[type=submit]")).click();
+        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("main"), "Log in with the new one"));
+        logIn("olivia", "olivia's second password");
     }
 }

@@ -4,7 +4,9 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,6 +25,32 @@ public class ConsoleShellTest {
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
+
+    @Test
+    public void anIdleSessionIsClosedAfterTheConfiguredTimeout() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        // the operator's override of the console's typed configuration (PID cairn.console.ssh)
+        Files.createDirectories(dir.resolve("data/etc"));
+        Files.writeString(dir.resolve("data/etc/cairn.console.ssh.cfg"), "idleTimeoutSeconds=3\n");
+        try (ApplianceProcess app = ApplianceProcess.create(dir).startAndAwaitReady();
+                Tmux tmux = new Tmux(tmp.newFolder("tmux").toPath(), new Ssh(app.port("ssh"), dir))) {
+            // FileInstall hands the file to the console shortly after readiness
+            await("the console took the idle timeout").atMost(Duration.ofSeconds(60))
+                    .until(() -> app.consoleText().contains("idle timeout 3 s"));
+            Ssh ssh = new Ssh(app.port("ssh"), tmp.newFolder("ssh").toPath());
+            tmux.start("sshpass -e ssh -tt " + String.join(" ", ssh.options())
+                    + " -o PubkeyAuthentication=no -o PreferredAuthentications=password admin@127.0.0.1",
+                    List.of("SSHPASS=" + app.initialAdminPassword(), "TERM=xterm-256color"));
+            tmux.awaitScreen("the prompt", s -> s.contains("admin@") && s.contains("> "));
+            long loggedIn = System.nanoTime();
+            await("idle session closed").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                    .until(tmux::paneDead);
+            long idle = Duration.ofNanos(System.nanoTime() - loggedIn).toMillis();
+            assertTrue("closed after " + idle + " ms", idle >= 2000);
+            // the server ended the connection (OpenSSH prints the disconnect it received)
+            assertThat(tmux.screen(), containsString("disconnect"));
+        }
+    }
 
     private static long count(String screen, String s) {
         return screen.lines().filter(l -> l.contains(s)).count();

@@ -194,6 +194,23 @@ public class ConsoleSshTest {
     }
 
     @Test
+    public void passwordsChangeByAdminAndByTheirOwner() {
+        String old = createUser("otto", "operator");
+        // an admin sets anyone's password
+        Ssh.Result reset = admin("user:passwd --password otto-second-pass-1 otto");
+        assertEquals(reset.toString(), 0, reset.status());
+        assertNotEquals(0, ssh.password("otto", old, "cairn:status").status());
+        // an operator changes their own, proving the current one
+        Ssh.Result wrong = ssh.password("otto", "otto-second-pass-1",
+                "user:passwd --current not-my-password --password otto-third-pass-12 otto");
+        assertNotEquals(wrong.toString(), 0, wrong.status());
+        Ssh.Result own = ssh.password("otto", "otto-second-pass-1",
+                "user:passwd --current otto-second-pass-1 --password otto-third-pass-12 otto");
+        assertEquals(own.toString(), 0, own.status());
+        assertEquals(0, ssh.password("otto", "otto-third-pass-12", "cairn:status").status());
+    }
+
+    @Test
     public void aPasswordCanComeFromStandardInput() {
         Ssh.Result r = ssh.password("admin", adminPassword, "user:add --role viewer piped", "piped-password-123\n");
         assertEquals(r.toString(), 0, r.status());

@@ -147,7 +147,7 @@ public class UserServiceImpl implements UserService {
             }
             audit.record(AuditEntry.of("system", "local", "user.create", INITIAL_ADMIN, "ok",
                     "first boot: initial admin, password in " + file));
-            LOG.info("First boot: created user '{}'; its password is in {} (change it after logging in)",
+            LOG.info("Created the initial user '{}'; its password is in {} (change it after logging in)",
                     INITIAL_ADMIN, file);
         }
     }

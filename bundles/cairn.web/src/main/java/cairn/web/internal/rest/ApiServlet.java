@@ -197,7 +197,8 @@ public class ApiServlet extends HttpServlet {
         }
         if (mutating && route != null) {
             String target = call != null && call.auditTarget() != null ? call.auditTarget() : PREFIX + path;
-            String actor = caller != null ? caller.user() : "-";
+            String actor = caller != null ? caller.user()
+                    : call != null && call.auditActor() != null ? call.auditActor() : "-";
             audit.record(AuditEntry.of(actor, req.getRemoteAddr(), "http." + method.toLowerCase(), target,
                     errorCode == null ? "ok" : errorCode, status + " " + route.method + " " + PREFIX + route.path));
         }
@@ -313,6 +314,7 @@ public class ApiServlet extends HttpServlet {
                         call.response().addHeader("Set-Cookie", Sessions.COOKIE + "=" + s.id()
                                 + "; Path=/; HttpOnly; Secure; SameSite=Strict");
                         call.auditTarget("session of " + caller.user());
+                        call.auditActor(caller.user());
                         return info(s.caller(), s.csrfToken());
                     });
             r.get("/session", Role.VIEWER, "Who is logged in (and the CSRF token of a browser session)")

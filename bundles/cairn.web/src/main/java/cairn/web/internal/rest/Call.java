@@ -33,6 +33,7 @@ public final class Call {
     private final ObjectMapper json;
     private final Route route;
     private String auditTarget;
+    private String auditActor;
 
     Call(HttpServletRequest request, HttpServletResponse response, Map<String, String> params, Caller caller,
             ObjectMapper json, Route route) {
@@ -142,6 +143,15 @@ public final class Call {
 
     String auditTarget() {
         return auditTarget;
+    }
+
+    /** Names who acted when the request itself carried no credentials (a login). */
+    public void auditActor(String user) {
+        this.auditActor = user;
+    }
+
+    String auditActor() {
+        return auditActor;
     }
 
     public HttpServletRequest request() {
