@@ -142,7 +142,11 @@ public class UpgradeUnderLoadTest {
 
     @Test
     public void blockstoreAndNbdAreSwappedWhileAClientKeepsWritingAndVerifying() throws Exception {
-        Eventually.await("ready", Duration.ofSeconds(60), () -> readiness.report().ready());
+        // the checks of the two bundles under test; the whole appliance's readiness also
+        // depends on bundles (the SSH console) that this test does not exercise
+        Eventually.await("blockstore and nbd healthy", Duration.ofSeconds(90), () -> readiness.report().checks()
+                .stream().filter(c -> c.name().equals("blockstore") || c.name().equals("nbd"))
+                .filter(c -> c.ok()).count() == 2);
         Volume v = volumes.create(OPERATOR, "load-disk", SIZE);
         Attachment a = volumes.attach(OPERATOR, v.id(), "vm-load").attachment();
         int port = Integer.parseInt(context.getProperty("cairn.nbd.port"));
