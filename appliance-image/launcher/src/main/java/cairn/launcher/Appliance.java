@@ -106,6 +106,41 @@ final class Appliance {
         }
     }
 
+    /**
+     * Whether the appliance reports ready, asked in-process through its readiness
+     * service (by reflection: the launcher does not share the bundles' class space), so
+     * the answer does not depend on the web port or its TLS.
+     */
+    boolean ready() {
+        try {
+            BundleContext context = framework.getBundleContext();
+            if (context == null) {
+                return false;
+            }
+            org.osgi.framework.ServiceReference<?> ref = context
+                    .getServiceReference("cairn.platform.api.health.ReadinessService");
+            if (ref == null) {
+                return false;
+            }
+            Object service = context.getService(ref);
+            if (service == null) {
+                return false;
+            }
+            try {
+                Object report = service.getClass().getMethod("report").invoke(service);
+                return Boolean.TRUE.equals(report.getClass().getMethod("ready").invoke(report));
+            } finally {
+                context.ungetService(ref);
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    boolean running() {
+        return (framework.getState() & (Bundle.ACTIVE | Bundle.STARTING)) != 0;
+    }
+
     void awaitStop() {
         try {
             framework.waitForStop(0);

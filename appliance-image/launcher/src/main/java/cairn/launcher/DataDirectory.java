@@ -7,8 +7,9 @@ import java.nio.file.Path;
 import java.util.stream.Stream;
 
 /**
- * The appliance's state: {@code db/} (Derby), {@code volumes/}, {@code framework/}
- * (Felix storage), {@code etc/} (operator configuration), {@code deploy/},
+ * The appliance's state: {@code db/} (Derby), {@code volumes/}, {@code framework/<slot>/}
+ * (Felix storage per image slot), {@code images/} (staged images and the slot state),
+ * {@code etc/} (operator configuration), {@code deploy/},
  * {@code tls/}, {@code run/} (sockets) and {@code log/}.
  */
 record DataDirectory(Path root) {
@@ -17,7 +18,7 @@ record DataDirectory(Path root) {
         DataDirectory d = new DataDirectory(root);
         try {
             Files.createDirectories(root);
-            for (String sub : new String[] { "volumes", "framework", "etc", "deploy", "tls", "run", "log" }) {
+            for (String sub : new String[] { "volumes", "framework", "images", "etc", "deploy", "tls", "run", "log" }) {
                 Files.createDirectories(root.resolve(sub));
             }
         } catch (IOException e) {

@@ -6,21 +6,19 @@ import java.util.Map;
 /** Framework properties derived from the operator's options. */
 final class FrameworkSettings {
 
-    /** The slot of framework storage in use; image upgrades add a second one. */
-    static final String DEFAULT_SLOT = "a";
-
     private FrameworkSettings() {
     }
 
-    static Map<String, String> forAppliance(Options o, Image image, DataDirectory data) {
+    static Map<String, String> forAppliance(Options o, Image image, DataDirectory data, String slot) {
         Map<String, String> p = new HashMap<>();
-        p.put("org.osgi.framework.storage", data.framework(DEFAULT_SLOT).toString());
+        p.put("org.osgi.framework.storage", data.framework(slot).toString());
         // keep installed and updated bundles across restarts
         p.put("org.osgi.framework.storage.clean", "none");
         p.put("cairn.data", data.root().toString());
         p.put("cairn.home", image.home().toString());
         p.put("cairn.version", image.version());
         p.put("cairn.role", image.role());
+        p.put("cairn.image.slot", slot);
         p.put("cairn.bind", o.bind);
         p.put("cairn.http.port", Integer.toString(o.httpPort));
         p.put("cairn.ssh.port", Integer.toString(o.sshPort));

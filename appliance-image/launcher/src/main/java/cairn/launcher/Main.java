@@ -17,6 +17,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 
 import sun.misc.Signal;
 
@@ -48,7 +49,8 @@ public final class Main {
         try {
             Options options = Options.parse(args.subList(1, args.size()), env);
             return switch (command) {
-            case "run" -> runAppliance(options, err);
+            case "run" -> runAppliance(options, out, err);
+            case "upgrade" -> stageImage(options, out);
             case "version" -> {
                 out.println(Image.at(home()).version());
                 yield 0;
@@ -71,6 +73,10 @@ public final class Main {
 
                 Commands:
                   run        run the appliance in the foreground until SIGINT or SIGTERM
+                  upgrade IMAGE.tar.gz
+                             stage a new appliance image in the inactive slot under
+                             --data; the next 'run' boots it on trial and goes back to
+                             the previous image if it is not healthy in time
                   version    print the firmware version of this image
                   help       show this text
 
@@ -95,15 +101,39 @@ public final class Main {
         return Path.of(home).toAbsolutePath().normalize();
     }
 
-    private static int runAppliance(Options options, PrintStream err) {
+    /** Seconds a new image has to become healthy on its trial boot (system property). */
+    static final String IMAGE_HEALTH_TIMEOUT = "cairn.image.healthTimeoutSeconds";
+
+    private static int stageImage(Options options, PrintStream out) {
+        if (options.rest.size() != 1) {
+            throw new Options.UsageException("upgrade needs exactly one IMAGE.tar.gz, got " + options.rest);
+        }
+        Path archive = Path.of(options.rest.get(0)).toAbsolutePath().normalize();
+        DataDirectory data = DataDirectory.prepare(options.data);
+        ImageSlots slots = ImageSlots.of(data);
+        String slot = slots.stage(archive);
+        Image staged = Image.at(slots.imageDir(slot));
+        out.println("cairn: staged image " + staged.version() + " (" + staged.role() + ") from " + archive
+                + " in slot " + slot + "; the next start boots it on trial (" + slots.describe() + ")");
+        return 0;
+    }
+
+    private static int runAppliance(Options options, PrintStream out, PrintStream err) {
         long startedAt = System.currentTimeMillis();
-        Image image = Image.at(home());
+        Image installed = Image.at(home());
         DataDirectory data = DataDirectory.prepare(options.data);
         try (FileLock lock = lockDataDirectory(data)) {
             checkPorts(options);
+            ImageSlots slots = ImageSlots.of(data);
+            ImageSlots.Boot boot = slots.chooseBoot(installed);
+            Image image = boot.image();
+            if (boot.note() != null) {
+                out.println("cairn: " + boot.note());
+            }
+            out.println("cairn: booting image " + image.version() + " from slot " + boot.slot());
             data.seedConfiguration(image.etc());
             Map<String, String> props = new HashMap<>(image.frameworkProperties());
-            props.putAll(FrameworkSettings.forAppliance(options, image, data));
+            props.putAll(FrameworkSettings.forAppliance(options, image, data, boot.slot()));
             System.setProperty("cairn.startedAt", Long.toString(startedAt));
             System.setProperty("logback.configurationFile", data.logbackConfig(image.etc()).toString());
             System.setProperty("cairn.log.dir", data.log().toString());
@@ -120,8 +150,11 @@ public final class Main {
                 Signal.handle(new Signal(signal), s -> new Thread(appliance::stop, "cairn-stop-" + signal).start());
             }
             appliance.start();
+            if (boot.trial()) {
+                watchTrial(appliance, slots, boot, out);
+            }
             appliance.awaitStop();
-            String fatal = System.getProperty("cairn.fatal.reason");
+            String fatal = System.getProperty(FATAL_REASON);
             if (fatal != null) {
                 err.println("cairn: stopped: " + fatal);
                 return EXIT_FATAL;
@@ -131,6 +164,44 @@ public final class Main {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * Commits the trial slot once the appliance reports ready, or marks it bad and stops
+     * the appliance when it does not within the timeout, so the next start boots the
+     * previous slot.
+     */
+    private static void watchTrial(Appliance appliance, ImageSlots slots, ImageSlots.Boot boot, PrintStream out) {
+        long timeout = Long.getLong(IMAGE_HEALTH_TIMEOUT, 300);
+        Thread t = new Thread(() -> {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeout);
+            while (appliance.running() && System.nanoTime() < deadline) {
+                if (appliance.ready()) {
+                    slots.commit(boot.slot());
+                    out.println("cairn: image " + boot.image().version() + " in slot " + boot.slot()
+                            + " is healthy; it is the active image now");
+                    return;
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+            if (!appliance.running()) {
+                // stopped during the trial: the next start treats the unfinished trial as failed
+                return;
+            }
+            String reason = "image " + boot.image().version() + " in slot " + boot.slot() + " was not healthy within "
+                    + timeout + " s; the next start boots slot " + slots.active() + " again";
+            slots.markBad(boot.slot(), reason);
+            System.setProperty(FATAL_REASON, reason);
+            appliance.stop();
+        }, "cairn-image-trial");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    static final String FATAL_REASON = "cairn.fatal.reason";
 
     private static FileLock lockDataDirectory(DataDirectory data) throws IOException {
         FileChannel channel = FileChannel.open(data.root().resolve(".lock"), StandardOpenOption.CREATE,
