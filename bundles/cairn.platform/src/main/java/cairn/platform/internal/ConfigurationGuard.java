@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  * it the last good values instead, and the stored configuration is put back to them,
  * with one log line naming the PID, the property and the reason.
  */
-@Component(service = { ConfigurationPlugin.class, ConfigurationListener.class },
+@Component(service = { ConfigurationPlugin.class, ConfigurationListener.class }, immediate = true,
         property = { ConfigurationPlugin.CM_RANKING + ":Integer=-1000" })
 public class ConfigurationGuard implements ConfigurationPlugin, ConfigurationListener {
 
@@ -160,15 +160,20 @@ public class ConfigurationGuard implements ConfigurationPlugin, ConfigurationLis
 
     private ObjectClassDefinition definition(String pid, String factoryPid) {
         for (Bundle bundle : context.getBundles()) {
-            MetaTypeInformation info = metaType.getMetaTypeInformation(bundle);
-            if (info == null) {
-                continue;
-            }
-            if (factoryPid != null && contains(info.getFactoryPids(), factoryPid)) {
-                return info.getObjectClassDefinition(factoryPid, null);
-            }
-            if (contains(info.getPids(), pid)) {
-                return info.getObjectClassDefinition(pid, null);
+            try {
+                MetaTypeInformation info = metaType.getMetaTypeInformation(bundle);
+                if (info == null) {
+                    continue;
+                }
+                if (factoryPid != null && contains(info.getFactoryPids(), factoryPid)) {
+                    return info.getObjectClassDefinition(factoryPid, null);
+                }
+                if (contains(info.getPids(), pid)) {
+                    return info.getObjectClassDefinition(pid, null);
+                }
+            } catch (RuntimeException e) {
+                // one bundle's unreadable metatype must not stop the others being checked
+                LOG.debug("No metatype from {}: {}", bundle.getSymbolicName(), e.toString());
             }
         }
         return null;
