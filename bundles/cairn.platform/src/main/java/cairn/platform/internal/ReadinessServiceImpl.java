@@ -18,6 +18,7 @@ import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -58,7 +59,7 @@ public class ReadinessServiceImpl implements ReadinessService {
 
     private final BundleContext context;
     private final ServiceComponentRuntime scr;
-    private final Config config;
+    private volatile Config config;
     private final ExecutorService executor;
     private final Map<ServiceReference<HealthCheck>, HealthCheck> checks = new ConcurrentSkipListMap<>();
     private volatile boolean wasReady;
@@ -74,6 +75,12 @@ public class ReadinessServiceImpl implements ReadinessService {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /** A new timeout or prefix list applies to the next report; /health stays registered meanwhile. */
+    @Modified
+    void modified(Config config) {
+        this.config = config;
     }
 
     @Deactivate
