@@ -1,13 +1,11 @@
 package cairn.nbd.internal;
 
-import java.io.EOFException;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLEngine;
 
 /** A blocking socket channel (TCP or unix): reads and gathering writes straight from direct buffers. */
 final class ChannelWire implements Wire {
@@ -21,12 +19,8 @@ final class ChannelWire implements Wire {
     }
 
     @Override
-    public void readFully(ByteBuffer dst) throws IOException {
-        while (dst.hasRemaining()) {
-            if (channel.read(dst) < 0) {
-                throw new EOFException("peer closed the connection");
-            }
-        }
+    public int read(ByteBuffer dst) throws IOException {
+        return channel.read(dst);
     }
 
     @Override
@@ -55,7 +49,7 @@ final class ChannelWire implements Wire {
 
     @Override
     public boolean tlsCapable() {
-        // JSSE layers over a java.net.Socket; unix domain channels have no socket adaptor.
+        // TLS is offered on TCP only: the unix socket is local and guarded by file permissions
         return tcp;
     }
 
@@ -64,13 +58,11 @@ final class ChannelWire implements Wire {
         if (!tcp) {
             throw new IOException("TLS is offered on TCP only");
         }
-        Socket raw = channel.socket();
-        SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(raw, null, true);
-        tls.setUseClientMode(false);
-        tls.setNeedClientAuth(true);
-        tls.setEnabledProtocols(TlsWire.PROTOCOLS);
-        tls.startHandshake();
-        return new TlsWire(tls, this);
+        SSLEngine engine = context.createSSLEngine();
+        engine.setUseClientMode(false);
+        engine.setNeedClientAuth(true);
+        engine.setEnabledProtocols(TlsWire.PROTOCOLS);
+        return TlsWire.handshake(channel, this, engine);
     }
 
     @Override

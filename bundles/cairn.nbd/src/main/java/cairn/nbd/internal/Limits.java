@@ -9,9 +9,16 @@ package cairn.nbd.internal;
  * @param workers             worker threads per connection (requests run out of order)
  * @param maxRequestsInFlight requests read but not yet answered, per connection
  * @param maxBytesInFlight    payload bytes held for requests in flight, per connection
+ * @param inlineMax           READs and plain WRITEs up to this many bytes run on the connection's own
+ *                            thread, their replies sent together; larger ones, FUA writes, FLUSH and
+ *                            the rest go to the workers
  */
 record Limits(int minimumBlock, int preferredBlock, int maxPayload, int workers, int maxRequestsInFlight,
-        int maxBytesInFlight) {
+        int maxBytesInFlight, int inlineMax) {
+
+    /** Largest {@link #inlineMax}: the connection's input and reply batch buffers are sized for it. */
+    static final int MAX_INLINE = 256 * 1024;
+    static final int DEFAULT_INLINE = 64 * 1024;
 
     Limits {
         if (minimumBlock < 1 || preferredBlock < minimumBlock || maxPayload < preferredBlock) {
@@ -23,5 +30,14 @@ record Limits(int minimumBlock, int preferredBlock, int maxPayload, int workers,
         if (workers < 1 || maxRequestsInFlight < 1 || maxBytesInFlight < maxPayload) {
             throw new IllegalArgumentException("workers and in-flight bounds must allow at least one full request");
         }
+        if (inlineMax < 0 || inlineMax > MAX_INLINE) {
+            throw new IllegalArgumentException("inline requests must be between 0 and " + MAX_INLINE + " bytes");
+        }
+    }
+
+    Limits(int minimumBlock, int preferredBlock, int maxPayload, int workers, int maxRequestsInFlight,
+            int maxBytesInFlight) {
+        this(minimumBlock, preferredBlock, maxPayload, workers, maxRequestsInFlight, maxBytesInFlight,
+                Math.min(DEFAULT_INLINE, maxPayload));
     }
 }

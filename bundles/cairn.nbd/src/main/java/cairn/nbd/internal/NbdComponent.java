@@ -63,6 +63,11 @@ public class NbdComponent implements HealthCheck {
                 min = "1", max = "64")
         int workersPerConnection() default 4;
 
+        @AttributeDefinition(description = "READs and plain WRITEs up to this many bytes run on the connection's"
+                + " own thread and their replies leave together; larger ones go to the workers (0: all do)",
+                min = "0", max = "262144")
+        int inlineMaxBytes() default Limits.DEFAULT_INLINE;
+
         @AttributeDefinition(description = "Requests read but not yet answered, per connection", min = "1",
                 max = "1024")
         int maxRequestsInFlight() default 64;
@@ -112,7 +117,8 @@ public class NbdComponent implements HealthCheck {
         }
         Limits limits = new Limits(1, VolumeService.PREFERRED_BLOCK_SIZE, VolumeService.MAX_REQUEST_BYTES,
                 config.workersPerConnection(), config.maxRequestsInFlight(),
-                Math.max(config.maxBytesInFlight(), VolumeService.MAX_REQUEST_BYTES));
+                Math.max(config.maxBytesInFlight(), VolumeService.MAX_REQUEST_BYTES),
+                Math.max(0, Math.min(config.inlineMaxBytes(), Limits.MAX_INLINE)));
         ServerState state = new ServerState();
         this.engine = new EngineGate<>(state);
         this.authority = new EngineGate<>(state);

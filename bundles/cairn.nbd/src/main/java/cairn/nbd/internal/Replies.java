@@ -6,55 +6,72 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Encodes transmission replies and writes each one whole: workers finish out of order,
- * and the lock keeps one reply's header and payload together on the wire.
+ * Encodes transmission replies. Two ways out, both writing each reply whole under one lock:
+ * <ul>
+ * <li>{@link #direct}: for workers; each reply is written at once (header and payload in one
+ * gathering write).</li>
+ * <li>{@link #batched}: for the connection's own thread, which runs small requests itself;
+ * replies (header and READ data laid out together, the data read straight into place)
+ * collect in one buffer and leave in a single write when the thread is about to block
+ * ({@link #flush}), so a burst of small requests costs one write instead of one per reply.</li>
+ * </ul>
  */
 final class Replies {
 
     private static final int MAX_MESSAGE = 256;
+    /** Room for the largest reply header: structured OFFSET_DATA (20 + 8 bytes). */
+    private static final int HEADER_ROOM = 32;
+    /** Batch capacity: a full inline READ reply always fits into an emptied batch. */
+    static final int BATCH = Limits.MAX_INLINE + HEADER_ROOM + 64 * 1024;
+
+    /** Fills a READ reply's data area completely (from position to limit). */
+    interface Filler {
+        void fill(ByteBuffer dst) throws IOException;
+    }
+
+    /** Where replies go. */
+    interface Out {
+        /** Success without payload (WRITE, FLUSH, TRIM, WRITE_ZEROES): a simple reply is allowed in both modes. */
+        void ok(long handle) throws IOException;
+
+        /** An error: a structured error chunk with the message when negotiated, else a simple reply. */
+        void error(long handle, int errno, String message) throws IOException;
+
+        /**
+         * Reads {@code length} bytes through {@code filler} and replies with them in one chunk
+         * (so NBD_CMD_FLAG_DF is always honoured). When the filler throws, nothing is sent.
+         */
+        void read(long handle, long offset, int length, Filler filler) throws IOException;
+    }
 
     private final Wire wire;
     private final boolean structured;
+    private final BufferPool pool;
     private final ReentrantLock lock = new ReentrantLock();
     private final ByteBuffer header = ByteBuffer.allocateDirect(64);
     private final ByteBuffer[] pair = new ByteBuffer[2];
+    private final ByteBuffer batch = ByteBuffer.allocateDirect(BATCH);
 
-    Replies(Wire wire, boolean structured) {
+    final Out direct = new Direct();
+    final Out batched = new Batched();
+
+    Replies(Wire wire, boolean structured, BufferPool pool) {
         this.wire = wire;
         this.structured = structured;
+        this.pool = pool;
     }
 
-    /** Success without payload (WRITE, FLUSH, TRIM, WRITE_ZEROES): a simple reply is allowed in both modes. */
-    void ok(long handle) throws IOException {
-        lock.lock();
-        try {
-            header.clear();
-            header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(handle).flip();
-            wire.write(header);
-        } finally {
-            lock.unlock();
+    /** Sends the batched replies. Only the connection's own thread calls this. */
+    void flush() throws IOException {
+        if (batch.position() == 0) {
+            return;
         }
-    }
-
-    /** READ data, already complete: one chunk, so NBD_CMD_FLAG_DF is always honoured. */
-    void data(long handle, long offset, ByteBuffer data) throws IOException {
+        batch.flip();
         lock.lock();
         try {
-            header.clear();
-            if (!structured) {
-                header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(handle);
-            } else if (!data.hasRemaining()) {
-                structuredHeader(Nbd.REPLY_TYPE_NONE, handle, 0);
-            } else {
-                structuredHeader(Nbd.REPLY_TYPE_OFFSET_DATA, handle, 8 + data.remaining());
-                header.putLong(offset);
-            }
-            header.flip();
-            pair[0] = header;
-            pair[1] = data;
-            wire.write(pair);
+            wire.write(batch);
         } finally {
-            pair[1] = null;
+            batch.clear();
             lock.unlock();
         }
     }
@@ -69,7 +86,7 @@ final class Replies {
         lock.lock();
         try {
             header.clear();
-            structuredHeader(Nbd.REPLY_TYPE_BLOCK_STATUS, handle, payload.remaining());
+            structuredHeader(header, Nbd.REPLY_TYPE_BLOCK_STATUS, handle, payload.remaining());
             header.flip();
             pair[0] = header;
             pair[1] = payload;
@@ -80,31 +97,130 @@ final class Replies {
         }
     }
 
-    /** An error: a structured error chunk with the message when negotiated, else a simple reply. */
-    void error(long handle, int errno, String message) throws IOException {
-        byte[] text = message == null ? new byte[0] : message.getBytes(StandardCharsets.UTF_8);
-        int textLength = Math.min(text.length, MAX_MESSAGE);
-        lock.lock();
-        try {
-            header.clear();
-            if (structured) {
-                structuredHeader(Nbd.REPLY_TYPE_ERROR, handle, 6 + textLength);
-                header.putInt(errno).putShort((short) textLength).flip();
-                pair[0] = header;
-                pair[1] = ByteBuffer.wrap(text, 0, textLength);
-                wire.write(pair);
-            } else {
-                header.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(errno).putLong(handle).flip();
-                wire.write(header);
-            }
-        } finally {
-            pair[1] = null;
-            lock.unlock();
+    private void okHeader(ByteBuffer b, long handle) {
+        b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(handle);
+    }
+
+    private void dataHeader(ByteBuffer b, long handle, long offset, int length) {
+        if (!structured) {
+            b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(0).putLong(handle);
+        } else if (length == 0) {
+            structuredHeader(b, Nbd.REPLY_TYPE_NONE, handle, 0);
+        } else {
+            structuredHeader(b, Nbd.REPLY_TYPE_OFFSET_DATA, handle, 8 + length);
+            b.putLong(offset);
         }
     }
 
-    private void structuredHeader(int type, long handle, int length) {
-        header.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE).putShort((short) type)
+    /** Writes the error's header into {@code b}; returns the message bytes to follow it (empty when simple). */
+    private ByteBuffer errorHeader(ByteBuffer b, long handle, int errno, String message) {
+        if (!structured) {
+            b.putInt(Nbd.SIMPLE_REPLY_MAGIC).putInt(errno).putLong(handle);
+            return ByteBuffer.allocate(0);
+        }
+        byte[] text = message == null ? new byte[0] : message.getBytes(StandardCharsets.UTF_8);
+        int textLength = Math.min(text.length, MAX_MESSAGE);
+        structuredHeader(b, Nbd.REPLY_TYPE_ERROR, handle, 6 + textLength);
+        b.putInt(errno).putShort((short) textLength);
+        return ByteBuffer.wrap(text, 0, textLength);
+    }
+
+    private static void structuredHeader(ByteBuffer b, int type, long handle, int length) {
+        b.putInt(Nbd.STRUCTURED_REPLY_MAGIC).putShort((short) Nbd.REPLY_FLAG_DONE).putShort((short) type)
                 .putLong(handle).putInt(length);
+    }
+
+    private final class Direct implements Out {
+
+        @Override
+        public void ok(long handle) throws IOException {
+            lock.lock();
+            try {
+                header.clear();
+                okHeader(header, handle);
+                wire.write(header.flip());
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void error(long handle, int errno, String message) throws IOException {
+            lock.lock();
+            try {
+                header.clear();
+                pair[1] = errorHeader(header, handle, errno, message);
+                pair[0] = header.flip();
+                wire.write(pair);
+            } finally {
+                pair[1] = null;
+                lock.unlock();
+            }
+        }
+
+        @Override
+        public void read(long handle, long offset, int length, Filler filler) throws IOException {
+            ByteBuffer data = pool.acquire(length);
+            try {
+                filler.fill(data);
+                data.flip();
+                lock.lock();
+                try {
+                    header.clear();
+                    dataHeader(header, handle, offset, length);
+                    pair[0] = header.flip();
+                    pair[1] = data;
+                    wire.write(pair);
+                } finally {
+                    pair[1] = null;
+                    lock.unlock();
+                }
+            } finally {
+                pool.release(data);
+            }
+        }
+    }
+
+    /** Appends to {@link #batch}; the connection's thread only. */
+    private final class Batched implements Out {
+
+        private void room(int bytes) throws IOException {
+            if (batch.remaining() < bytes) {
+                flush();
+            }
+        }
+
+        @Override
+        public void ok(long handle) throws IOException {
+            room(HEADER_ROOM);
+            okHeader(batch, handle);
+        }
+
+        @Override
+        public void error(long handle, int errno, String message) throws IOException {
+            room(HEADER_ROOM + MAX_MESSAGE);
+            batch.put(errorHeader(batch, handle, errno, message));
+        }
+
+        @Override
+        public void read(long handle, long offset, int length, Filler filler) throws IOException {
+            if (length > Limits.MAX_INLINE) {
+                direct.read(handle, offset, length, filler);
+                return;
+            }
+            room(HEADER_ROOM + length);
+            int start = batch.position();
+            dataHeader(batch, handle, offset, length);
+            int dataStart = batch.position();
+            // the data lands right behind its header: no copy between the file and the socket write
+            ByteBuffer dst = batch.slice(dataStart, length);
+            try {
+                filler.fill(dst);
+            } catch (IOException | RuntimeException e) {
+                batch.position(start);
+                throw e;
+            }
+            batch.position(dataStart + length);
+        }
     }
 }

@@ -1,79 +1,265 @@
 package cairn.nbd.internal;
 
-import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLEngineResult;
+import javax.net.ssl.SSLEngineResult.HandshakeStatus;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLSocket;
 
-/** The connection after STARTTLS: JSSE streams, copied through one scratch array per direction. */
+/**
+ * The connection after STARTTLS: an {@link SSLEngine} over the blocking socket channel.
+ * Records are decrypted straight into the caller's buffer when it has room for a whole one
+ * (the request buffer, a WRITE payload), and replies are encrypted from the caller's direct
+ * buffers into one outgoing buffer that holds many full-size records, so a large reply
+ * leaves in a few writes with no copy through the heap.
+ *
+ * <p>One thread reads (the connection's); writes come from any thread and are serialized
+ * here, as are the records the engine must send on its own while reading (TLS 1.3 key
+ * updates).
+ */
 final class TlsWire implements Wire {
 
     static final String[] PROTOCOLS = { "TLSv1.3", "TLSv1.2" };
+    /** Full-size records per channel write. */
+    private static final int RECORDS_PER_WRITE = 16;
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
 
-    private final SSLSocket socket;
+    private final SocketChannel channel;
     private final ChannelWire plain;
-    private final InputStream in;
-    private final OutputStream out;
-    private final byte[] readScratch = new byte[64 * 1024];
-    private final byte[] writeScratch = new byte[64 * 1024];
+    private final SSLEngine engine;
+    private final int appSize;
+    private final int packetSize;
+    /** Ciphertext read but not yet decrypted; read mode between calls. Reader only. */
+    private ByteBuffer netIn;
+    /** Plaintext decrypted but not yet handed out; read mode between calls. Reader only. */
+    private final ByteBuffer appIn;
+    /** Ciphertext to send; guarded by {@link #writeLock}. */
+    private final ByteBuffer netOut;
+    private final Object writeLock = new Object();
+    private boolean inputEnded;
 
-    TlsWire(SSLSocket socket, ChannelWire plain) throws IOException {
-        this.socket = socket;
+    private TlsWire(SocketChannel channel, ChannelWire plain, SSLEngine engine) {
+        this.channel = channel;
         this.plain = plain;
-        this.in = socket.getInputStream();
-        // one TLS record for a reply header and its data instead of two
-        this.out = new BufferedOutputStream(socket.getOutputStream(), 64 * 1024);
+        this.engine = engine;
+        this.appSize = engine.getSession().getApplicationBufferSize();
+        this.packetSize = engine.getSession().getPacketBufferSize();
+        this.netIn = ByteBuffer.allocateDirect(packetSize * 4).flip();
+        this.appIn = ByteBuffer.allocateDirect(appSize).flip();
+        this.netOut = ByteBuffer.allocateDirect(packetSize * RECORDS_PER_WRITE);
+    }
+
+    /** Runs the server side of the handshake on {@code channel}; the engine is set up (client auth, protocols). */
+    static TlsWire handshake(SocketChannel channel, ChannelWire plain, SSLEngine engine) throws IOException {
+        TlsWire w = new TlsWire(channel, plain, engine);
+        w.handshake();
+        return w;
+    }
+
+    private void handshake() throws IOException {
+        engine.beginHandshake();
+        HandshakeStatus hs = engine.getHandshakeStatus();
+        ByteBuffer scratch = ByteBuffer.allocate(appSize);
+        while (true) {
+            if (hs == HandshakeStatus.FINISHED) {
+                // TLS 1.3 servers may still owe a record (session ticket); they never wait for one here
+                hs = engine.getHandshakeStatus();
+                if (hs != HandshakeStatus.NEED_WRAP && hs != HandshakeStatus.NEED_TASK) {
+                    return;
+                }
+            }
+            switch (hs) {
+            case NOT_HANDSHAKING:
+                return;
+            case NEED_TASK:
+                runTasks();
+                hs = engine.getHandshakeStatus();
+                break;
+            case NEED_WRAP:
+                synchronized (writeLock) {
+                    SSLEngineResult r = engine.wrap(EMPTY, netOut);
+                    sendNetOut();
+                    if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+                        throw new SSLException("TLS handshake closed by the engine");
+                    }
+                    hs = r.getHandshakeStatus();
+                }
+                break;
+            case NEED_UNWRAP:
+            case NEED_UNWRAP_AGAIN:
+                scratch.clear();
+                SSLEngineResult r = engine.unwrap(netIn, scratch);
+                if (r.getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW) {
+                    if (readNet() < 0) {
+                        throw new EOFException("peer closed the connection during the TLS handshake");
+                    }
+                } else if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+                    throw new SSLException("peer closed TLS during the handshake");
+                } else if (r.bytesProduced() > 0) {
+                    // the client pipelined application data behind its Finished: keep it for read()
+                    scratch.flip();
+                    appIn.compact();
+                    appIn.put(scratch).flip();
+                }
+                hs = r.getHandshakeStatus();
+                break;
+            default:
+                throw new SSLException("unexpected handshake state " + hs);
+            }
+        }
+    }
+
+    private void runTasks() {
+        Runnable task;
+        while ((task = engine.getDelegatedTask()) != null) {
+            task.run();
+        }
+    }
+
+    /** Reads more ciphertext into {@link #netIn}; the count, or -1 at end of stream. */
+    private int readNet() throws IOException {
+        netIn.compact();
+        try {
+            if (!netIn.hasRemaining()) {
+                // a record larger than the buffer (the peer negotiated larger records): grow once
+                ByteBuffer bigger = ByteBuffer.allocateDirect(netIn.capacity() * 2);
+                netIn.flip();
+                bigger.put(netIn);
+                netIn = bigger;
+            }
+            return channel.read(netIn);
+        } finally {
+            netIn.flip();
+        }
     }
 
     X509Certificate peerCertificate() throws SSLPeerUnverifiedException {
-        Certificate[] chain = socket.getSession().getPeerCertificates();
+        Certificate[] chain = engine.getSession().getPeerCertificates();
         return (X509Certificate) chain[0];
     }
 
     @Override
-    public void readFully(ByteBuffer dst) throws IOException {
-        while (dst.hasRemaining()) {
-            int n;
-            if (dst.hasArray()) {
-                n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
-                if (n > 0) {
-                    dst.position(dst.position() + n);
-                }
-            } else {
-                n = in.read(readScratch, 0, Math.min(readScratch.length, dst.remaining()));
-                if (n > 0) {
-                    dst.put(readScratch, 0, n);
+    public int read(ByteBuffer dst) throws IOException {
+        if (!dst.hasRemaining()) {
+            return 0;
+        }
+        while (true) {
+            if (appIn.hasRemaining()) {
+                int n = Math.min(appIn.remaining(), dst.remaining());
+                dst.put(dst.position(), appIn, appIn.position(), n);
+                dst.position(dst.position() + n);
+                appIn.position(appIn.position() + n);
+                return n;
+            }
+            if (inputEnded) {
+                return -1;
+            }
+            int produced = 0;
+            // decrypt every complete record already here, straight into dst while a whole one fits
+            while (dst.remaining() >= appSize && netIn.hasRemaining()) {
+                SSLEngineResult r = engine.unwrap(netIn, dst);
+                afterUnwrap(r);
+                produced += r.bytesProduced();
+                if (r.getStatus() != SSLEngineResult.Status.OK || r.bytesConsumed() == 0) {
+                    break;
                 }
             }
-            if (n < 0) {
-                throw new EOFException("peer closed the connection");
+            if (produced > 0) {
+                return produced;
             }
+            if (inputEnded) {
+                return -1;
+            }
+            if (dst.remaining() < appSize && netIn.hasRemaining()) {
+                appIn.clear();
+                SSLEngineResult r;
+                try {
+                    r = engine.unwrap(netIn, appIn);
+                } finally {
+                    appIn.flip();
+                }
+                afterUnwrap(r);
+                if (r.getStatus() == SSLEngineResult.Status.OK && r.bytesConsumed() > 0) {
+                    continue;
+                }
+                if (inputEnded) {
+                    continue;
+                }
+            }
+            if (readNet() < 0) {
+                inputEnded = true;
+            }
+        }
+    }
+
+    private void afterUnwrap(SSLEngineResult r) throws IOException {
+        if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+            inputEnded = true; // the client's close_notify
+        }
+        HandshakeStatus hs = r.getHandshakeStatus();
+        if (hs == HandshakeStatus.NEED_TASK) {
+            runTasks();
+            hs = engine.getHandshakeStatus();
+        }
+        if (hs == HandshakeStatus.NEED_WRAP && !engine.isOutboundDone()) {
+            // a post-handshake message (TLS 1.3 key update) wants an answer now
+            write(EMPTY);
         }
     }
 
     @Override
     public void write(ByteBuffer... srcs) throws IOException {
-        for (ByteBuffer b : srcs) {
-            if (b.hasArray()) {
-                out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
-                b.position(b.limit());
-            } else {
-                while (b.hasRemaining()) {
-                    int n = Math.min(writeScratch.length, b.remaining());
-                    b.get(writeScratch, 0, n);
-                    out.write(writeScratch, 0, n);
+        synchronized (writeLock) {
+            do {
+                // many records per channel write: a 1 MiB READ reply leaves in a handful of writes
+                while (netOut.remaining() >= packetSize) {
+                    SSLEngineResult r = engine.wrap(srcs, netOut);
+                    if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
+                        throw new SSLException("TLS output is closed");
+                    }
+                    if (r.getHandshakeStatus() == HandshakeStatus.NEED_TASK) {
+                        runTasks();
+                    } else if (r.bytesConsumed() == 0 && r.bytesProduced() == 0) {
+                        break;
+                    }
+                    if (!anyRemaining(srcs) && engine.getHandshakeStatus() != HandshakeStatus.NEED_WRAP) {
+                        break;
+                    }
                 }
+                sendNetOut();
+            } while (anyRemaining(srcs));
+        }
+    }
+
+    /** Writes {@link #netOut} (write mode) completely, leaving it empty; under the write lock. */
+    private void sendNetOut() throws IOException {
+        netOut.flip();
+        try {
+            while (netOut.hasRemaining()) {
+                channel.write(netOut);
+            }
+        } finally {
+            netOut.clear();
+        }
+    }
+
+    private static boolean anyRemaining(ByteBuffer[] srcs) {
+        for (ByteBuffer b : srcs) {
+            if (b.hasRemaining()) {
+                return true;
             }
         }
-        out.flush();
+        return false;
     }
 
     @Override
@@ -88,23 +274,53 @@ final class TlsWire implements Wire {
 
     @Override
     public void shutdownInput() {
-        // SSLSocket refuses half-close; ending the raw input ends the TLS input stream too.
+        // ending the raw input ends the TLS input too
         plain.shutdownInput();
     }
 
     /**
-     * Sends close_notify alone, then reads until the client's close_notify (bounded), and
-     * only then closes. A plain close of a TLS 1.3 socket whose input is still open sends
-     * user_canceled first, which gnutls clients report as a fatal alert at their shutdown.
+     * Sends close_notify, then waits (bounded) for the client's close_notify or its close,
+     * and only then closes: gnutls clients report a connection reset at their shutdown as
+     * an error.
      */
     @Override
     public void finish() {
         try {
-            socket.setSoTimeout(2000);
-            socket.shutdownOutput();
-            while (in.read(readScratch) >= 0) {
-                // discard whatever the client still sends before its close_notify
+            synchronized (writeLock) {
+                engine.closeOutbound();
+                while (!engine.isOutboundDone()) {
+                    engine.wrap(EMPTY, netOut);
+                    sendNetOut();
+                }
             }
+            channel.socket().setSoTimeout(2000);
+            // the socket adaptor's stream honours the timeout, the channel's own reads do not
+            InputStream raw = channel.socket().getInputStream();
+            byte[] chunk = new byte[16 * 1024];
+            ByteBuffer scratch = ByteBuffer.allocate(appSize);
+            while (!inputEnded) {
+                scratch.clear();
+                SSLEngineResult r = netIn.hasRemaining() ? engine.unwrap(netIn, scratch) : null;
+                if (r != null && r.getStatus() == SSLEngineResult.Status.CLOSED) {
+                    break;
+                }
+                if (r == null || r.getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW || r.bytesConsumed() == 0) {
+                    int n = raw.read(chunk);
+                    if (n < 0) {
+                        break;
+                    }
+                    netIn.compact();
+                    if (netIn.remaining() < n) {
+                        netIn.flip();
+                        ByteBuffer bigger = ByteBuffer.allocateDirect(netIn.remaining() + n + packetSize);
+                        bigger.put(netIn);
+                        netIn = bigger;
+                    }
+                    netIn.put(chunk, 0, n).flip();
+                }
+            }
+        } catch (SocketTimeoutException e) {
+            // the client neither answered nor closed in time
         } catch (IOException | RuntimeException e) {
             // the client went away without close_notify: nothing more to be polite about
         } finally {
@@ -114,11 +330,6 @@ final class TlsWire implements Wire {
 
     @Override
     public void close() {
-        try {
-            socket.close();
-        } catch (IOException e) {
-            // nothing left to release
-        }
         plain.close();
     }
 }

@@ -10,8 +10,20 @@ import javax.net.ssl.SSLContext;
 /** The byte stream of one connection: plain socket channel, or TLS after STARTTLS. */
 interface Wire extends Closeable {
 
+    /**
+     * Reads what is available into {@code dst}, blocking until at least one byte is (when
+     * {@code dst} has room). Returns the count, or -1 at end of stream.
+     */
+    int read(ByteBuffer dst) throws IOException;
+
     /** Reads until {@code dst} is full; {@link EOFException} when the peer closed first. */
-    void readFully(ByteBuffer dst) throws IOException;
+    default void readFully(ByteBuffer dst) throws IOException {
+        while (dst.hasRemaining()) {
+            if (read(dst) < 0) {
+                throw new EOFException("peer closed the connection");
+            }
+        }
+    }
 
     /** Writes every buffer completely, in order. Callers serialize writes. */
     void write(ByteBuffer... srcs) throws IOException;
