@@ -171,6 +171,12 @@ final class EngineExport implements Export {
     }
 
     @Override
+    public boolean ready() {
+        VolumeChannel c = channel;
+        return c != null && c.isOpen();
+    }
+
+    @Override
     public boolean readOnly() {
         return false;
     }

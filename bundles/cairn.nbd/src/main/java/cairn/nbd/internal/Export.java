@@ -53,6 +53,14 @@ interface Export {
      */
     void blockStatus(long offset, long length, int maxExtents, ExtentSink sink) throws IOException;
 
+    /**
+     * False when a request may have to wait for the storage to come back (an engine restart):
+     * the connection then sends the replies it holds before it runs one.
+     */
+    default boolean ready() {
+        return true;
+    }
+
     /** The connection that opened it is gone. */
     void close();
 

@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
 final class NbdServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
+    /** Room for a few full-size replies in the kernel (capped there by net.core.wmem_max). */
+    private static final int UNIX_SEND_BUFFER = 4 << 20;
 
     /** How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none. */
     record Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
@@ -157,6 +159,10 @@ final class NbdServer {
         try {
             if (!unix) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            } else {
+                // a unix socket's default send buffer (~200 KiB) splits a 1 MiB READ reply into
+                // several blocking writes, each waiting for the client to drain; TCP tunes its own
+                channel.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
             }
             Wire wire = new ChannelWire(channel, !unix);
             boolean tlsRequired = settings.tls() != null && !unix;

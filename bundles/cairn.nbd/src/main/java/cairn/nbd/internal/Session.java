@@ -199,6 +199,10 @@ final class Session {
         boolean fua = (flags & Nbd.CMD_FLAG_FUA) != 0;
         if (length <= limits.inlineMax() && (type == Nbd.CMD_READ || type == Nbd.CMD_WRITE && !fua)) {
             // short and, with the data in the page cache, quicker than a handoff: run it here
+            if (!export.ready()) {
+                // it may wait for the engine: the replies already made must not wait with it
+                replies.flush();
+            }
             ByteBuffer payload = null;
             if (type == Nbd.CMD_WRITE) {
                 fill((int) length);
