@@ -32,6 +32,8 @@ final class Session {
             | Nbd.CMD_FLAG_REQ_ONE | Nbd.CMD_FLAG_FAST_ZERO;
     /** Descriptors in one BLOCK_STATUS reply when the client did not ask for just one. */
     private static final int MAX_EXTENTS = 1024;
+    /** Bytes read ahead at once when the next request is not complete yet: thousands of headers. */
+    private static final int READ_AHEAD = 128 * 1024;
     /** Largest descriptor length: 32 bits, kept a multiple of 512. */
     private static final long MAX_DESCRIPTOR = 0xFFFFFFFFL & ~0x1FFL;
 
@@ -144,6 +146,9 @@ final class Session {
             return;
         }
         in.compact();
+        // read ahead a burst of requests, not a large WRITE's payload: that is read straight
+        // into its own buffer, and whatever lands here first must be copied over
+        in.limit(Math.min(in.capacity(), Math.max(n, READ_AHEAD)));
         try {
             while (in.position() < n) {
                 replies.flush();
