@@ -28,6 +28,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import cairn.itests.support.ApplianceProcess;
+import cairn.itests.support.UpgradeJars;
 
 /**
  * Hot upgrades on the real appliance through DATA/deploy: a higher version of a real
