@@ -196,8 +196,10 @@ final class NbdServer {
     }
 
     /**
-     * Orderly stop: listeners close, sessions stop reading and answer what is in flight
-     * (requests not yet started get ESHUTDOWN), then every connection closes.
+     * Orderly stop: listeners close, sessions stop reading and answer what is being served,
+     * then every connection closes. Requests not yet started (or held for the engine) are
+     * not answered: a reconnecting client resends them to the next server, so replacing
+     * cairn.nbd costs such a client a reconnect rather than an I/O error.
      */
     void stop(long graceMillis) {
         state.stop();

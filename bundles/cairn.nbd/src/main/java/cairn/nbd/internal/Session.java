@@ -153,7 +153,10 @@ final class Session {
             handedOver = true;
             return true;
         } catch (RejectedExecutionException e) {
-            replies.error(handle, Nbd.ESHUTDOWN, "connection is closing");
+            if (!state.stopping()) {
+                replies.error(handle, Nbd.ESHUTDOWN, "connection is closing");
+            }
+            // a stopping server leaves it unanswered: see execute
             return true;
         } finally {
             if (!handedOver) {
@@ -233,7 +236,10 @@ final class Session {
         ByteBuffer data = r.payload;
         try {
             if (state.stopping()) {
-                replies.error(r.handle, Nbd.ESHUTDOWN, "server is shutting down");
+                // Not started: left unanswered. The connection closes next; a client that
+                // reconnects (qemu's reconnect-delay) sends it again to the server that comes
+                // back, as when cairn.nbd itself is upgraded, where an ESHUTDOWN reply would
+                // be an I/O error at that client. Nothing was done, so resending is safe.
                 return;
             }
             boolean fua = (r.flags & Nbd.CMD_FLAG_FUA) != 0;
@@ -275,6 +281,10 @@ final class Session {
             replyQuietly(r.handle, e.errno(), e.getMessage());
             close("attachment fenced: " + e.getMessage());
         } catch (NbdError e) {
+            if (e.errno() == Nbd.ESHUTDOWN && state.stopping()) {
+                // held for the engine when the server began to stop: unanswered, as above
+                return;
+            }
             replyQuietly(r.handle, e.errno(), e.getMessage());
         } catch (IOException e) {
             if (!closed.get()) {
@@ -335,7 +345,10 @@ final class Session {
         }
     }
 
-    /** Orderly stop: no more requests are read; those in flight are answered (ESHUTDOWN if not started). */
+    /**
+     * Orderly stop: no more requests are read; those being served are answered, those not
+     * started (or held for the engine) are left for the client to send again after it reconnects.
+     */
     void shutdown() {
         closeReason = "server is stopping";
         wire.shutdownInput();
