@@ -69,6 +69,11 @@ public class ImageUpgradeSystemTest {
             assertThat(console(data).substring(mark),
                     containsString("launcher 0.9.0-next booting image 0.9.0-next from slot b"));
             assertEquals("b", slots(data).getProperty("active"));
+            // the installed launcher holds the data directory lock while the slot's launcher runs
+            CommandResult second = run(List.of(ApplianceProcess.image().resolve("bin/cairn").toString(), "run",
+                    "--data", data.toString(), "--bind", "127.0.0.1"));
+            assertEquals(second.output, 3, second.exit);
+            assertThat(second.output, containsString("is in use by another appliance"));
             assertEquals("the database and the first-boot password are shared", password, trial.initialAdminPassword());
             assertTrue(Files.isDirectory(data.resolve("framework/b")));
             assertEquals(0, trial.stop());
