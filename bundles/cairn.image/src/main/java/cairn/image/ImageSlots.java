@@ -188,10 +188,19 @@ public final class ImageSlots {
                 Image unpacked = ImageArchive.unpack(archive, staging, limits);
                 long bytes = size(staging);
                 Path target = imageDir(slot);
-                deleteTree(target);
-                Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-                deleteTree(frameworkDir(slot));
-                Files.createDirectories(frameworkDir(slot));
+                try {
+                    deleteTree(target);
+                    Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+                    deleteTree(frameworkDir(slot));
+                    Files.createDirectories(frameworkDir(slot));
+                } catch (IOException e) {
+                    // the slot's previous image may be half gone: it must not boot as pending
+                    if (slot.equals(state.getProperty("pending"))) {
+                        state.remove("pending");
+                        write(state);
+                    }
+                    throw e;
+                }
                 state.setProperty("pending", slot);
                 state.remove("bad." + slot);
                 write(state);
