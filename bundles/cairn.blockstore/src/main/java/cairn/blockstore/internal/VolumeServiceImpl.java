@@ -483,7 +483,14 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                                     ? " runs until " + Instant.ofEpochMilli(live.leaseExpiresAtMillis)
                                     : " is held by " + live.channels.size() + " open connection(s)"));
                 }
-                return toAttachment(newAttachment(volumeId, instanceId, live), true);
+                LiveAttachment taken = newAttachment(volumeId, instanceId, live);
+                if (live != null) {
+                    // An entry of its own: whose credentials stopped working, when and for whom.
+                    audit.record(AuditEntry.of(caller.user(), caller.source(), "volume.fence", volumeId, "ok",
+                            live.row.id() + " of " + live.row.instanceId() + " (epoch " + live.row.epoch()
+                                    + ") fenced by the takeover of " + instanceId + " (epoch " + taken.row.epoch() + ")"));
+                }
+                return toAttachment(taken, true);
             } finally {
                 catalog.unlock();
             }
