@@ -37,7 +37,7 @@ import cairn.itests.support.ApplianceProcess;
  * returned; its attachment then ends in one of the two ways the issue names, and B, with
  * its own credentials, reads everything A flushed while A can neither do I/O nor connect.
  * The lease is short here (DATA/etc/cairn.blockstore.cfg) so a dead writer's lease runs
- * out quickly.
+ * out quickly, and so is the bound on a silent peer (DATA/etc/cairn.nbd.cfg).
  */
 public class VolumeFencingSystemTest {
 
@@ -58,6 +58,7 @@ public class VolumeFencingSystemTest {
         Path data = tmp.getRoot().toPath().resolve("data");
         Files.createDirectories(data.resolve("etc"));
         Files.writeString(data.resolve("etc/cairn.blockstore.cfg"), "leaseMillis=" + LEASE_MILLIS + "\n");
+        Files.writeString(data.resolve("etc/cairn.nbd.cfg"), "deadPeerSeconds=8\n");
         app = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady();
         api = new Api(app.httpUrl());
         admin = Api.basic("admin", app.initialAdminPassword());
@@ -84,6 +85,10 @@ public class VolumeFencingSystemTest {
         byte[] expected = new byte[SIZE];
         try (QemuIo writer = QemuIo.tls(a.get("uri").asText(), tlsA)) {
             writeAndFlush(writer, expected, new Random(1));
+            // Were A's machine to die without closing its connection, keepalive probes would
+            // close it for A, so the lease could run out: the kernel shows the probe timer.
+            String sockets = run(0, "ss", "-tnoH", "state", "established", "( sport = :" + app.port("nbd") + " )");
+            assertThat("A's connection is probed: " + sockets, sockets, containsString("timer:(keepalive,"));
             // B waits once A is connected (registered earlier, B would rightly take a volume
             // whose lease ran out before A's program got its connection up)
             Api.Reply standby = api.post("/api/v1/volumes/" + volumeId + "/standbys", operator,
