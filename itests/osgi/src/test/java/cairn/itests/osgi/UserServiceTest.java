@@ -41,6 +41,7 @@ import cairn.platform.api.errors.ConflictException;
 import cairn.platform.api.errors.ForbiddenException;
 import cairn.platform.api.errors.InvalidInputException;
 import cairn.platform.api.errors.NotFoundException;
+import cairn.platform.api.health.ReadinessService;
 import cairn.platform.api.security.AuthenticationException;
 import cairn.platform.api.security.AuthorizedKey;
 import cairn.platform.api.security.Caller;
@@ -66,6 +67,8 @@ public class UserServiceTest {
     private UserService users;
     @Inject
     private AuditLog audit;
+    @Inject
+    private ReadinessService readiness;
 
     @Configuration
     public Option[] config() {
@@ -73,8 +76,10 @@ public class UserServiceTest {
     }
 
     @Before
-    public void data() {
+    public void data() throws Exception {
         data = Path.of(context.getProperty("cairn.data"));
+        // The initial admin is created off the start-level thread; readiness waits for it.
+        Eventually.await("ready", Duration.ofSeconds(60), () -> readiness.report().ready());
     }
 
     private Caller admin() {

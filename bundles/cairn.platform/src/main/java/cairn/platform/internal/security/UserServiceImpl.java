@@ -27,7 +27,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import javax.crypto.Mac;
@@ -37,6 +41,7 @@ import javax.sql.DataSource;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -52,6 +57,8 @@ import cairn.platform.api.errors.ConflictException;
 import cairn.platform.api.errors.ForbiddenException;
 import cairn.platform.api.errors.InvalidInputException;
 import cairn.platform.api.errors.NotFoundException;
+import cairn.platform.api.health.HealthCheck;
+import cairn.platform.api.health.HealthCheckResult;
 import cairn.platform.api.metadata.MigrationException;
 import cairn.platform.api.metadata.SchemaMigrations;
 import cairn.platform.api.security.ApiToken;
@@ -66,13 +73,18 @@ import cairn.platform.api.security.UserService;
 
 /**
  * Users, API tokens and SSH keys in Derby. On first boot (no users yet) it creates
- * {@code admin} with a random password written to {@code DATA/initial-admin-password};
- * the component is immediate and readiness waits for it, so the file exists before the
- * appliance reports READY.
+ * {@code admin} with a random password written to {@code DATA/initial-admin-password}.
+ *
+ * <p>Hashing that first password (hundreds of thousands of PBKDF2 rounds on a JVM that has
+ * not compiled SHA-512 yet) is the slowest single step of a first boot, so it runs on its own
+ * thread instead of the framework's start-level thread, while the other bundles start. The
+ * component is also the {@code users} health check, which fails until the initial admin
+ * exists: readiness waits for it, so the file exists before the appliance reports READY.
  */
-@Component(immediate = true, configurationPid = UserServiceImpl.PID)
+@Component(immediate = true, configurationPid = UserServiceImpl.PID,
+        service = {UserService.class, HealthCheck.class}, property = HealthCheck.NAME + "=users")
 @Designate(ocd = UserServiceImpl.Config.class)
-public class UserServiceImpl implements UserService {
+public class UserServiceImpl implements UserService, HealthCheck {
 
     public static final String PID = "cairn.platform.users";
     static final String SCHEMA = "platform";
@@ -116,6 +128,9 @@ public class UserServiceImpl implements UserService {
     private final SecureRandom random = new SecureRandom();
     private final byte[] verifiedSecret = randomBytes(32);
     private final Map<String, Instant> verified = new ConcurrentHashMap<>();
+    /** Completes when the initial admin exists (at once on every boot but the first). */
+    private final CompletableFuture<Void> initialAdmin = new CompletableFuture<>();
+    private final ExecutorService firstBoot;
 
     @Activate
     public UserServiceImpl(BundleContext context,
@@ -129,16 +144,57 @@ public class UserServiceImpl implements UserService {
                 Duration.ofSeconds(config.failureWindowSeconds()), Clock.systemUTC());
         migrations.migrate(SCHEMA, context.getBundle());
         String data = context.getProperty(AppliancePaths.DATA);
-        createInitialAdmin(data == null ? Path.of("data") : Path.of(data));
+        Path dataDir = data == null ? Path.of("data") : Path.of(data);
+        if (hasUsers()) {
+            firstBoot = null;
+            initialAdmin.complete(null);
+        } else {
+            firstBoot = Executors.newSingleThreadExecutor(r -> new Thread(r, "cairn-initial-admin"));
+            firstBoot.execute(() -> {
+                try {
+                    createInitialAdmin(dataDir);
+                    initialAdmin.complete(null);
+                } catch (SQLException | RuntimeException e) {
+                    LOG.error("Could not create the initial user '{}': {}", INITIAL_ADMIN, e.getMessage(), e);
+                    initialAdmin.completeExceptionally(e);
+                }
+            });
+        }
+    }
+
+    @Deactivate
+    void deactivate() throws InterruptedException {
+        if (firstBoot != null) {
+            firstBoot.shutdown();
+            // Let a started hash and insert finish: stopping half way would leave a password
+            // file without its user, which the next boot would only replace.
+            if (!firstBoot.awaitTermination(60, TimeUnit.SECONDS)) {
+                LOG.warn("The initial user was still being created when the component stopped");
+            }
+        }
+    }
+
+    @Override
+    public HealthCheckResult check() {
+        if (!initialAdmin.isDone()) {
+            return HealthCheckResult.failed("creating the initial user '" + INITIAL_ADMIN + "'");
+        }
+        if (initialAdmin.isCompletedExceptionally()) {
+            return HealthCheckResult.failed("the initial user '" + INITIAL_ADMIN + "' could not be created (see the log)");
+        }
+        return HealthCheckResult.ok("user store ready");
     }
 
     // ------------------------------------------------------------------ first boot
 
+    private boolean hasUsers() throws SQLException {
+        try (Connection c = db.getConnection()) {
+            return count(c, "SELECT COUNT(*) FROM USERS") > 0;
+        }
+    }
+
     private void createInitialAdmin(Path data) throws SQLException {
         try (Connection c = db.getConnection()) {
-            if (count(c, "SELECT COUNT(*) FROM USERS") > 0) {
-                return;
-            }
             String password = randomSecret(18);
             Path file = data.resolve(INITIAL_PASSWORD_FILE);
             // The file first: a crash before the insert leaves no admin, and the next boot
