@@ -87,8 +87,10 @@ public class VolumeFencingSystemTest {
             writeAndFlush(writer, expected, new Random(1));
             // Were A's machine to die without closing its connection, keepalive probes would
             // close it for A, so the lease could run out: the kernel shows the probe timer.
-            String sockets = run(0, "ss", "-tnoH", "state", "established", "( sport = :" + app.port("nbd") + " )");
-            assertThat("A's connection is probed: " + sockets, sockets, containsString("timer:(keepalive,"));
+            // (While a reply is still unacknowledged ss shows the retransmission timer instead.)
+            await("A's connection is probed").atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+                    .until(() -> run(0, "ss", "-tnoH", "state", "established", "( sport = :" + app.port("nbd") + " )"),
+                            containsString("timer:(keepalive,"));
             // B waits once A is connected (registered earlier, B would rightly take a volume
             // whose lease ran out before A's program got its connection up)
             Api.Reply standby = api.post("/api/v1/volumes/" + volumeId + "/standbys", operator,
@@ -125,7 +127,6 @@ public class VolumeFencingSystemTest {
     @Test
     public void anAdminsForcedTakeoverFencesAWriterThatIsStillConnected() throws Exception {
         String volumeId = createVolume("fence-live");
-        String attachments = "/api/v1/volumes/" + volumeId + "/attachments";
         JsonNode a = attach(volumeId, "vm-c", 201);
         Path tlsA = QemuIo.writeTls(a, tmp.newFolder("vm-c").toPath());
         byte[] expected = new byte[SIZE];
@@ -137,9 +138,12 @@ public class VolumeFencingSystemTest {
             assertEquals("no takeover while A is connected: " + refused, 409, refused.status());
             assertEquals("lease_held", refused.error());
 
-            Api.Reply forced = api.delete(attachments + "/" + a.get("attachmentId").asText() + "?force=true", admin);
-            assertEquals(forced.toString(), 204, forced.status());
-            Api.Reply taken = api.post("/api/v1/volumes/" + volumeId + "/takeover", admin,
+            Api.Reply notAdmin = api.post("/api/v1/volumes/" + volumeId + "/takeover?force=true", operator,
+                    Map.of("instanceId", "vm-d"));
+            assertEquals("forcing is for admins: " + notAdmin, 403, notAdmin.status());
+            assertEquals("vm-c", attachedInstance(volumeId));
+
+            Api.Reply taken = api.post("/api/v1/volumes/" + volumeId + "/takeover?force=true", admin,
                     Map.of("instanceId", "vm-d"));
             assertEquals(taken.toString(), 200, taken.status());
             JsonNode b = taken.json();
@@ -155,10 +159,14 @@ public class VolumeFencingSystemTest {
             assertRefused(a, tlsA);
             assertArrayEquals("the reconnecting A changed nothing", expected, readAll(b, tlsB));
 
-            JsonNode fence = auditEntry("volume.forceDetach", volumeId, a.get("attachmentId").asText());
+            JsonNode fence = auditEntry("volume.fence", volumeId, a.get("attachmentId").asText());
             assertEquals("admin", fence.get("actor").asText());
-            assertEquals("ok", fence.get("result").asText());
-            assertEquals("ok", auditEntry("volume.takeover", volumeId, "vm-d").get("result").asText());
+            assertThat(fence.toString(), fence.get("detail").asText(), containsString("forced takeover of vm-d"));
+            JsonNode takeover = auditEntry("volume.takeover", volumeId, "vm-d epoch " + b.get("epoch").asLong()
+                    + " (forced)");
+            assertEquals("ok", takeover.get("result").asText());
+            assertEquals("forbidden", auditEntry("volume.takeover", volumeId, "vm-d (forced)").get("result").asText());
+            assertEquals("vm-d", attachedInstance(volumeId));
         }
     }
 
