@@ -15,7 +15,7 @@ import cairn.platform.api.security.Role;
  * function; on the class, to every function without its own. Functions carrying
  * neither are admin-only, so nothing becomes reachable to viewers by omission.
  * Every function that needs more than {@link Role#VIEWER} is audited by the console,
- * unless it is marked {@link #readOnly()}.
+ * unless it is marked {@link #readOnly()} or {@link #auditedByService()}.
  */
 @Documented
 @Retention(RUNTIME)
@@ -29,4 +29,10 @@ public @interface RequiredRole {
      * role (reading logs); such calls are not audited.
      */
     boolean readOnly() default false;
+
+    /**
+     * True for a function whose service records every call in the audit log itself, with the
+     * caller and its source (users, volumes): the console does not record it a second time.
+     */
+    boolean auditedByService() default false;
 }

@@ -13,7 +13,8 @@
  *     method's first positional parameter is one (Gogo's order: an optional
  *     {@code CommandSession}, then the {@code @Parameter} options, then positional
  *     parameters);</li>
- * <li>audits every call of a function that needs more than the viewer role;</li>
+ * <li>audits every call of a function that needs more than the viewer role, unless the
+ *     service behind it audits its calls itself ({@code auditedByService});</li>
  * <li>renders what the method returns: a table (lists of records), {@code key: value}
  *     lines (one record), or JSON when the user adds {@code --json};</li>
  * <li>prints a domain error ({@link cairn.platform.api.errors.CairnException},
@@ -25,7 +26,7 @@
  * arguments.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package cairn.console.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -51,6 +51,7 @@ final class ConsoleFunction implements Function {
         this.methods = methodsOf(target.getClass(), function);
         Role required = Role.VIEWER;
         boolean readOnly = true;
+        boolean auditedByService = true;
         boolean caller = false;
         for (Method m : methods) {
             RequiredRole r = m.getAnnotation(RequiredRole.class);
@@ -61,14 +62,16 @@ final class ConsoleFunction implements Function {
             Role mr = r == null ? Role.ADMIN : r.value();
             required = mr.includes(required) ? mr : required;
             readOnly &= r != null && r.readOnly();
+            auditedByService &= r != null && r.auditedByService();
             caller |= firstParameterIsCaller(m);
         }
         if (methods.isEmpty()) {
             required = Role.ADMIN;
             readOnly = false;
+            auditedByService = false;
         }
         this.role = required;
-        this.audited = role != Role.VIEWER && !readOnly;
+        this.audited = role != Role.VIEWER && !readOnly && !auditedByService;
         this.passesCaller = caller;
     }
 

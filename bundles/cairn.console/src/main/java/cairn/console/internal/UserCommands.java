@@ -24,7 +24,7 @@ import cairn.platform.api.security.UserService;
 
 /**
  * {@code user:*}: users and their SSH keys, through the same {@link UserService} the web
- * uses (which checks ownership and audits each change). Passwords never need to be on the
+ * uses (which checks ownership and audits each change, so the console does not audit them again). Passwords never need to be on the
  * command line: without {@code --password} they are asked with a masked prompt, or read
  * as one line from standard input ({@code echo ... | ssh ... user:add bob}).
  */
@@ -61,7 +61,7 @@ public class UserCommands implements ArgumentCompleter {
         return users().list(caller);
     }
 
-    @RequiredRole(Role.ADMIN)
+    @RequiredRole(value = Role.ADMIN, auditedByService = true)
     @Descriptor("create a user (the password is asked when not given)")
     public User add(CommandSession session,
             @Descriptor("role: admin, operator or viewer") @Parameter(names = { "-r", "--role" }, absentValue = "viewer") String role,
@@ -73,7 +73,9 @@ public class UserCommands implements ArgumentCompleter {
         return users().create(caller, name, secret, parsed, account.isEmpty() ? caller.account() : account);
     }
 
-    @RequiredRole(Role.OPERATOR)
+    // Every user may change their own password; the user service refuses anyone else's unless
+    // the caller is an admin.
+    @RequiredRole(value = Role.VIEWER, auditedByService = true)
     @Descriptor("change a password: yours (give the current one) or, as admin, anyone's")
     public Done passwd(CommandSession session,
             @Descriptor("the new password, at least 12 characters") @Parameter(names = { "-p", "--password" }, absentValue = ABSENT) String password,
@@ -88,7 +90,7 @@ public class UserCommands implements ArgumentCompleter {
         return new Done("password of " + name + " changed");
     }
 
-    @RequiredRole(Role.ADMIN)
+    @RequiredRole(value = Role.ADMIN, auditedByService = true)
     @Descriptor("remove a user and their keys and tokens")
     public Done remove(Caller caller, @Descriptor("user name") String name) {
         users().remove(caller, name);
@@ -101,14 +103,14 @@ public class UserCommands implements ArgumentCompleter {
         return users().listKeys(caller, name);
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("authorize an SSH public key for a user (quote the key line)")
     public AuthorizedKey keyAdd(Caller caller, @Descriptor("user name") String name,
             @Descriptor("public key as in authorized_keys: 'ssh-ed25519 AAAA... comment'") String key) {
         return users().addKey(caller, name, key);
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("remove one of a user's SSH keys by its fingerprint (see user:keys)")
     public Done keyRemove(Caller caller, @Descriptor("user name") String name,
             @Descriptor("fingerprint, SHA256:...") String fingerprint) {

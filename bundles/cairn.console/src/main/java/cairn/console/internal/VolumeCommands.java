@@ -92,7 +92,7 @@ public class VolumeCommands implements ArgumentCompleter {
         return volumes().list(caller).stream().map(VolumeCommands::row).toList();
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("create an empty volume in your account")
     public VolumeRow create(Caller caller, @Descriptor("volume name") String name,
             @Descriptor("size in bytes, or with K, M, G or T (binary): 10G; a multiple of 4096") String size) {
@@ -110,14 +110,14 @@ public class VolumeCommands implements ArgumentCompleter {
                 a.map(Attachment::openConnections).orElse(null));
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("grow a volume, online (attached clients keep working)")
     public VolumeRow resize(Caller caller, @Descriptor("volume id or name") String volume,
             @Descriptor("the new size: bytes, or with K, M, G or T") String size) {
         return row(volumes().resize(caller, resolve(caller, volume), parseSize(size)));
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("delete a volume and its data (refused while attached)")
     public Done delete(Caller caller, @Descriptor("volume id or name") String volume) {
         String id = resolve(caller, volume);
@@ -125,7 +125,7 @@ public class VolumeCommands implements ArgumentCompleter {
         return new Done("volume " + id + " deleted");
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("attach a volume to an instance; prints the NBD URI (--json adds the TLS files)")
     public AttachmentView attach(Caller caller, @Descriptor("volume id or name") String volume,
             @Descriptor("the instance that will use it") String instanceId) {
@@ -138,7 +138,7 @@ public class VolumeCommands implements ArgumentCompleter {
                 r.created());
     }
 
-    @RequiredRole(Role.OPERATOR)
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
     @Descriptor("detach a volume (its current attachment unless --attachment is given)")
     public Done detach(
             @Descriptor("admin: fence the attachment and close its connections") @Parameter(names = { "-f", "--force" }, presentValue = "true", absentValue = "false") boolean force,

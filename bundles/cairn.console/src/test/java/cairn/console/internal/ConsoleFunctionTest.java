@@ -55,6 +55,13 @@ public class ConsoleFunctionTest {
         public void undeclared() {
             calls.add("undeclared");
         }
+
+        @RequiredRole(value = Role.OPERATOR, auditedByService = true)
+        @Descriptor("rename a thing; the service behind it audits the change itself")
+        public Thing rename(Caller caller, @Descriptor("thing name") String name) {
+            calls.add(caller.user() + " rename " + name);
+            return new Thing(name, Role.OPERATOR);
+        }
     }
 
     private final List<AuditEntry> audited = new ArrayList<>();
@@ -81,7 +88,7 @@ public class ConsoleFunctionTest {
         threadIO = new ThreadIOImpl();
         threadIO.start();
         processor = new ConsoleProcessor(threadIO);
-        for (String f : List.of("list", "add", "undeclared")) {
+        for (String f : List.of("list", "add", "undeclared", "rename")) {
             processor.addCommand("thing", new ConsoleFunction("thing", f, things, () -> audit, output), f);
         }
     }
@@ -142,6 +149,15 @@ public class ConsoleFunctionTest {
         assertEquals("box --password ***", e.target());
         assertEquals("ok", e.result());
         assertEquals("ssh:127.0.0.1", e.source());
+    }
+
+    @Test
+    public void functionsAuditedByTheirServiceAreNotAuditedTwice() {
+        Run r = run(Role.OPERATOR, "thing:rename box");
+        assertEquals(r.err(), 0, r.status());
+        assertEquals(List.of("ann rename box"), things.calls);
+        assertTrue("the console left the record to the service: " + audited, audited.isEmpty());
+        assertEquals("the role is still enforced", 3, run(Role.VIEWER, "thing:rename box").status());
     }
 
     @Test

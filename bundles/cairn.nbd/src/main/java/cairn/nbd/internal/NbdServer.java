@@ -2,6 +2,7 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketOption;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
@@ -34,9 +35,18 @@ final class NbdServer {
 
     private static final Logger LOG = LoggerFactory.getLogger(NbdServer.class);
 
-    /** How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none. */
+    /**
+     * How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none.
+     * {@code deadPeerSeconds}: about how long a TCP client may stay silent to keepalive probes
+     * before its connection is closed; 0: no probes.
+     */
     record Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
-            int maxConnections) {
+            int maxConnections, int deadPeerSeconds) {
+
+        Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
+                int maxConnections) {
+            this(tcp, unixSocket, tls, limits, handshakeTimeoutMillis, maxConnections, 0);
+        }
     }
 
     private final Settings settings;
@@ -145,6 +155,30 @@ final class NbdServer {
         }
     }
 
+    /**
+     * A client whose machine dies or drops off the network sends no FIN: its connection, and
+     * with it the attachment's lease, would stay open for ever and no standby could take the
+     * volume over. Keepalive probes an idle connection and the kernel closes it when the peer
+     * stays silent: idle for a quarter of the bound, then three probes a quarter apart. The
+     * Linux knobs are looked up by name among the channel's options, so nothing beyond java.*
+     * is imported.
+     */
+    @SuppressWarnings("unchecked")
+    private static void probeForDeath(SocketChannel channel, int deadPeerSeconds) throws IOException {
+        if (deadPeerSeconds <= 0) {
+            return;
+        }
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        int step = Math.max(1, deadPeerSeconds / 4);
+        for (SocketOption<?> option : channel.supportedOptions()) {
+            switch (option.name()) {
+            case "TCP_KEEPIDLE", "TCP_KEEPINTERVAL" -> channel.setOption((SocketOption<Integer>) option, step);
+            case "TCP_KEEPCOUNT" -> channel.setOption((SocketOption<Integer>) option, 3);
+            default -> { }
+            }
+        }
+    }
+
     private void serve(SocketChannel channel, boolean unix, String id) {
         String address = unix ? "unix" : remote(channel);
         negotiating.add(channel);
@@ -157,6 +191,7 @@ final class NbdServer {
         try {
             if (!unix) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                probeForDeath(channel, settings.deadPeerSeconds());
             }
             Wire wire = new ChannelWire(channel, !unix);
             boolean tlsRequired = settings.tls() != null && !unix;

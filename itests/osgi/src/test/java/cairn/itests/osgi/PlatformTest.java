@@ -170,8 +170,9 @@ public class PlatformTest {
         Dictionary<String, Object> good = new Hashtable<>();
         good.put("checkTimeoutMillis", 1500);
         config.update(good);
-        Eventually.await("config kept", Duration.ofSeconds(10), () -> Integer.valueOf(1500).equals(
-                configAdmin.getConfiguration(pid, "?").getProperties().get("checkTimeoutMillis")));
+        // Configuration reaches components asynchronously; the guard learns a value is good when
+        // it is delivered. Only then is there a previous value to keep.
+        Eventually.await("good value delivered", Duration.ofSeconds(30), () -> delivered(pid, 1500));
 
         Dictionary<String, Object> bad = new Hashtable<>();
         bad.put("checkTimeoutMillis", "not a number");
@@ -179,5 +180,21 @@ public class PlatformTest {
         Eventually.await("config kept", Duration.ofSeconds(10), () -> Integer.valueOf(1500).equals(
                 configAdmin.getConfiguration(pid, "?").getProperties().get("checkTimeoutMillis")));
         Eventually.await("ready", Duration.ofSeconds(10), () -> readiness.report().ready());
+        assertTrue("the component kept the good value", delivered(pid, 1500));
+    }
+
+    /** Whether the component configured by {@code pid} runs with {@code checkTimeoutMillis} = value. */
+    private boolean delivered(String pid, int value) {
+        for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+            if (List.of(d.configurationPid).contains(pid)) {
+                for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
+                    if (!Integer.valueOf(value).equals(c.properties.get("checkTimeoutMillis"))) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+        }
+        return false;
     }
 }
