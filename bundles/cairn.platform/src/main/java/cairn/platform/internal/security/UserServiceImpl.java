@@ -42,6 +42,7 @@ import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -123,8 +124,8 @@ public class UserServiceImpl implements UserService, HealthCheck {
 
     private final DataSource db;
     private final AuditLog audit;
-    private final PasswordHasher hasher;
-    private final LoginThrottle throttle;
+    private volatile PasswordHasher hasher;
+    private volatile LoginThrottle throttle;
     private final SecureRandom random = new SecureRandom();
     private final byte[] verifiedSecret = randomBytes(32);
     private final Map<String, Instant> verified = new ConcurrentHashMap<>();
@@ -160,6 +161,18 @@ public class UserServiceImpl implements UserService, HealthCheck {
                 }
             });
         }
+    }
+
+    /**
+     * New settings apply in place: restarting the component would take the user service away
+     * from the web API and the console (and every session with it) for a hashing setting.
+     * Failed logins counted so far still count under the new limits.
+     */
+    @Modified
+    void modified(Config config) {
+        this.hasher = new PasswordHasher(config.passwordIterations(), random);
+        this.throttle = throttle.withLimits(config.maxFailuresPerUser(), config.maxFailuresPerSource(),
+                Duration.ofSeconds(config.failureWindowSeconds()));
     }
 
     @Deactivate
