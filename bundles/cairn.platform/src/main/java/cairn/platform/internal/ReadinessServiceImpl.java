@@ -30,6 +30,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.health.CheckReport;
 import cairn.platform.api.health.HealthCheck;
 import cairn.platform.api.health.HealthCheckResult;
@@ -47,7 +48,7 @@ import cairn.platform.api.health.ReadinessService;
 @Designate(ocd = ReadinessServiceImpl.Config.class)
 public class ReadinessServiceImpl implements ReadinessService {
 
-    public static final String PID = "cairn.platform.readiness";
+    public static final String PID = PlatformPids.READINESS;
 
     @ObjectClassDefinition(name = "Cairn readiness", description = "How health checks are run")
     public @interface Config {

@@ -51,6 +51,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import cairn.platform.api.AppliancePaths;
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.audit.AuditEntry;
 import cairn.platform.api.audit.AuditLog;
 import cairn.platform.api.errors.CairnException;
@@ -87,7 +88,7 @@ import cairn.platform.api.security.UserService;
 @Designate(ocd = UserServiceImpl.Config.class)
 public class UserServiceImpl implements UserService, HealthCheck {
 
-    public static final String PID = "cairn.platform.users";
+    public static final String PID = PlatformPids.USERS;
     static final String SCHEMA = "platform";
     static final String INITIAL_PASSWORD_FILE = "initial-admin-password";
     static final String INITIAL_ADMIN = "admin";

@@ -24,6 +24,7 @@ import org.osgi.service.servlet.whiteboard.propertytypes.HttpWhiteboardServletPa
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.audit.AuditEntry;
 import cairn.platform.api.audit.AuditLog;
 import cairn.platform.api.errors.CairnException;
@@ -66,7 +67,7 @@ import jakarta.servlet.http.HttpServletResponse;
 @Designate(ocd = ApiServlet.Config.class)
 public class ApiServlet extends HttpServlet implements HealthCheck {
 
-    public static final String PID = "cairn.web.api";
+    public static final String PID = PlatformPids.WEB_API;
     public static final String PREFIX = "/api/v1";
     private static final long serialVersionUID = 1L;
 
