@@ -23,6 +23,8 @@ import org.osgi.framework.launch.FrameworkFactory;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.framework.startlevel.FrameworkStartLevel;
 
+import cairn.image.Image;
+
 /** One Felix framework with persistent storage, its bundles taken from the image. */
 final class Appliance {
 
@@ -38,7 +40,8 @@ final class Appliance {
         p.putIfAbsent(Constants.FRAMEWORK_BEGINNING_STARTLEVEL, Integer.toString(DEFAULT_LEVEL));
         p.putIfAbsent("felix.startlevel.bundle", Integer.toString(DEFAULT_LEVEL));
         p.putIfAbsent(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, "sun.security.x509,sun.misc");
-        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class).findFirst()
+        // this launcher's own framework, also when it runs in a slot's class loader
+        FrameworkFactory factory = ServiceLoader.load(FrameworkFactory.class, Appliance.class.getClassLoader()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("no OSGi framework on the class path"));
         this.framework = factory.newFramework(p);
     }

@@ -3,6 +3,8 @@ package cairn.launcher;
 import java.util.HashMap;
 import java.util.Map;
 
+import cairn.image.Image;
+
 /** Framework properties derived from the operator's options. */
 final class FrameworkSettings {
 
@@ -19,6 +21,11 @@ final class FrameworkSettings {
         p.put("cairn.version", image.version());
         p.put("cairn.role", image.role());
         p.put("cairn.image.slot", slot);
+        // the image bin/cairn was started from: slot a's image until one is staged over it
+        String installed = System.getProperty("cairn.home");
+        if (installed != null) {
+            p.put("cairn.image.installed", installed);
+        }
         p.put("cairn.bind", o.bind);
         p.put("cairn.http.port", Integer.toString(o.httpPort));
         p.put("cairn.ssh.port", Integer.toString(o.sshPort));

@@ -22,15 +22,16 @@ export function onUnauthenticated(listener) {
   listeners.push(listener);
 }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, contentType) {
   const headers = { 'Accept': 'application/json', 'X-Requested-With': 'cairn-ui' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const raw = contentType !== undefined;
+  if (body !== undefined) headers['Content-Type'] = raw ? contentType : 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let response;
   try {
     response = await fetch('/api/v1' + path, {
       method, headers, credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
   } catch (e) {
     throw new ApiError(0, { error: 'unreachable', message: 'the appliance did not answer; is it running?' });
@@ -53,3 +54,5 @@ export const get = (path) => api('GET', path);
 export const post = (path, body) => api('POST', path, body === undefined ? {} : body);
 export const put = (path, body) => api('PUT', path, body);
 export const del = (path) => api('DELETE', path);
+/** POSTs a file (a Blob) as the raw request body, e.g. a bundle jar or an image archive. */
+export const upload = (path, file, contentType) => api('POST', path, file, contentType);

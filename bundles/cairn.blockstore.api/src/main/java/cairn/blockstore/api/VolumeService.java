@@ -104,6 +104,15 @@ public interface VolumeService {
     Attachment takeover(Caller caller, String volumeId, String instanceId);
 
     /**
+     * Admin only: gives the volume to {@code instanceId} at once, even while the current
+     * attachment's lease runs or its connections are open (its holder is known to be gone or
+     * must be stopped). In one step, so no other attach comes in between: the old attachment
+     * is fenced (connections closed, credentials refused) and a new one with a larger epoch
+     * is made. Otherwise as {@link #takeover}.
+     */
+    Attachment forceTakeover(Caller caller, String volumeId, String instanceId);
+
+    /**
      * Registers an instance to take the volume over automatically once the current lease
      * runs out. Idempotent. The engine checks leases about four times per lease period.
      */

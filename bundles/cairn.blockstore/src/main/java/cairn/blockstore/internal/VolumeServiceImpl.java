@@ -467,6 +467,22 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
     @Override
     public Attachment takeover(Caller caller, String volumeId, String instanceId) {
         require(caller, Role.OPERATOR);
+        return takeover(caller, volumeId, instanceId, false);
+    }
+
+    @Override
+    public Attachment forceTakeover(Caller caller, String volumeId, String instanceId) {
+        if (caller == null || !caller.is(Role.ADMIN)) {
+            if (caller != null) {
+                audit.record(AuditEntry.of(caller.user(), caller.source(), "volume.takeover", volumeId, "forbidden",
+                        instanceId + " (forced)"));
+            }
+            throw new ForbiddenException("forcing a takeover needs the admin role");
+        }
+        return takeover(caller, volumeId, instanceId, true);
+    }
+
+    private Attachment takeover(Caller caller, String volumeId, String instanceId, boolean force) {
         validateInstance(instanceId);
         return audited(caller, "volume.takeover", volumeId, () -> {
             catalog.lock();
@@ -477,17 +493,25 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                 if (live != null && live.row.instanceId().equals(instanceId)) {
                     return toAttachment(live, true);
                 }
-                if (live != null && live.leaseHeld(System.currentTimeMillis())) {
+                if (live != null && !force && live.leaseHeld(System.currentTimeMillis())) {
                     throw new ConflictException("lease_held", "the lease of " + live.row.instanceId() + " on "
                             + volumeId + (live.channels.isEmpty()
                                     ? " runs until " + Instant.ofEpochMilli(live.leaseExpiresAtMillis)
                                     : " is held by " + live.channels.size() + " open connection(s)"));
                 }
-                return toAttachment(newAttachment(volumeId, instanceId, live), true);
+                LiveAttachment taken = newAttachment(volumeId, instanceId, live);
+                if (live != null) {
+                    // An entry of its own: whose credentials stopped working, when and for whom.
+                    audit.record(AuditEntry.of(caller.user(), caller.source(), "volume.fence", volumeId, "ok",
+                            live.row.id() + " of " + live.row.instanceId() + " (epoch " + live.row.epoch()
+                                    + ") fenced by the " + (force ? "forced " : "") + "takeover of " + instanceId
+                                    + " (epoch " + taken.row.epoch() + ")"));
+                }
+                return toAttachment(taken, true);
             } finally {
                 catalog.unlock();
             }
-        }, a -> instanceId + " epoch " + a.epoch());
+        }, a -> instanceId + " epoch " + a.epoch() + (force ? " (forced)" : ""));
     }
 
     @Override

@@ -22,6 +22,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 import org.slf4j.LoggerFactory;
 
 import cairn.platform.api.AppliancePaths;
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.metadata.MigrationException;
 import cairn.platform.api.metadata.SchemaMigrations;
 
@@ -36,7 +37,7 @@ import cairn.platform.api.metadata.SchemaMigrations;
 @Designate(ocd = MetadataStore.Config.class)
 public class MetadataStore implements DataSource, SchemaMigrations {
 
-    public static final String PID = "cairn.metadata";
+    public static final String PID = PlatformPids.METADATA;
 
     @ObjectClassDefinition(name = "Cairn metadata store", description = "The embedded Derby database")
     public @interface Config {

@@ -84,6 +84,11 @@ public class NbdComponent implements HealthCheck {
 
         @AttributeDefinition(description = "Milliseconds an orderly stop waits for requests in flight", min = "0")
         int stopGraceMillis() default 10000;
+
+        @AttributeDefinition(description = "Seconds, roughly, after which a TCP connection whose client stopped "
+                + "answering keepalive probes (its machine died) is closed, so its lease can run out; 0: never",
+                min = "0", max = "86400")
+        int deadPeerSeconds() default 30;
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(NbdComponent.class);
@@ -123,7 +128,8 @@ public class NbdComponent implements HealthCheck {
         this.engine = new EngineGate<>(state);
         this.authority = new EngineGate<>(state);
         this.server = new NbdServer(new NbdServer.Settings(new InetSocketAddress(address, port), unix,
-                tls ? this::serverContext : null, limits, config.handshakeTimeoutMillis(), config.maxConnections()),
+                tls ? this::serverContext : null, limits, config.handshakeTimeoutMillis(), config.maxConnections(),
+                config.deadPeerSeconds()),
                 new EngineCatalog(engine, config.engineWaitMillis()), state);
         server.start();
     }

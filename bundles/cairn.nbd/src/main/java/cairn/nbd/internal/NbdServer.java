@@ -2,6 +2,7 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketOption;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
@@ -36,9 +37,18 @@ final class NbdServer {
     /** Room for a few full-size replies in the kernel (capped there by net.core.wmem_max). */
     private static final int UNIX_SEND_BUFFER = 4 << 20;
 
-    /** How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none. */
+    /**
+     * How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none.
+     * {@code deadPeerSeconds}: about how long a TCP client may stay silent to keepalive probes
+     * before its connection is closed; 0: no probes.
+     */
     record Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
-            int maxConnections) {
+            int maxConnections, int deadPeerSeconds) {
+
+        Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
+                int maxConnections) {
+            this(tcp, unixSocket, tls, limits, handshakeTimeoutMillis, maxConnections, 0);
+        }
     }
 
     private final Settings settings;
@@ -147,6 +157,30 @@ final class NbdServer {
         }
     }
 
+    /**
+     * A client whose machine dies or drops off the network sends no FIN: its connection, and
+     * with it the attachment's lease, would stay open for ever and no standby could take the
+     * volume over. Keepalive probes an idle connection and the kernel closes it when the peer
+     * stays silent: idle for a quarter of the bound, then three probes a quarter apart. The
+     * Linux knobs are looked up by name among the channel's options, so nothing beyond java.*
+     * is imported.
+     */
+    @SuppressWarnings("unchecked")
+    private static void probeForDeath(SocketChannel channel, int deadPeerSeconds) throws IOException {
+        if (deadPeerSeconds <= 0) {
+            return;
+        }
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        int step = Math.max(1, deadPeerSeconds / 4);
+        for (SocketOption<?> option : channel.supportedOptions()) {
+            switch (option.name()) {
+            case "TCP_KEEPIDLE", "TCP_KEEPINTERVAL" -> channel.setOption((SocketOption<Integer>) option, step);
+            case "TCP_KEEPCOUNT" -> channel.setOption((SocketOption<Integer>) option, 3);
+            default -> { }
+            }
+        }
+    }
+
     private void serve(SocketChannel channel, boolean unix, String id) {
         String address = unix ? "unix" : remote(channel);
         negotiating.add(channel);
@@ -159,6 +193,7 @@ final class NbdServer {
         try {
             if (!unix) {
                 channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                probeForDeath(channel, settings.deadPeerSeconds());
             } else {
                 // a unix socket's default send buffer (~200 KiB) splits a 1 MiB READ reply into
                 // several blocking writes, each waiting for the client to drain; TCP tunes its own
@@ -202,8 +237,10 @@ final class NbdServer {
     }
 
     /**
-     * Orderly stop: listeners close, sessions stop reading and answer what is in flight
-     * (requests not yet started get ESHUTDOWN), then every connection closes.
+     * Orderly stop: listeners close, sessions stop reading and answer what is being served,
+     * then every connection closes. Requests not yet started (or held for the engine) are
+     * not answered: a reconnecting client resends them to the next server, so replacing
+     * cairn.nbd costs such a client a reconnect rather than an I/O error.
      */
     void stop(long graceMillis) {
         state.stop();

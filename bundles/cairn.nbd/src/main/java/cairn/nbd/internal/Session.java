@@ -247,7 +247,10 @@ final class Session {
             handedOver = true;
             return true;
         } catch (RejectedExecutionException e) {
-            replies.batched.error(handle, Nbd.ESHUTDOWN, "connection is closing");
+            if (!state.stopping()) {
+                replies.batched.error(handle, Nbd.ESHUTDOWN, "connection is closing");
+            }
+            // a stopping server leaves it unanswered: see execute
             return true;
         } finally {
             if (!handedOver) {
@@ -327,7 +330,10 @@ final class Session {
     private void execute(Request r, Replies.Out out) {
         try {
             if (state.stopping()) {
-                out.error(r.handle, Nbd.ESHUTDOWN, "server is shutting down");
+                // Not started: left unanswered. The connection closes next; a client that
+                // reconnects (qemu's reconnect-delay) sends it again to the server that comes
+                // back, as when cairn.nbd itself is upgraded, where an ESHUTDOWN reply would
+                // be an I/O error at that client. Nothing was done, so resending is safe.
                 return;
             }
             boolean fua = (r.flags & Nbd.CMD_FLAG_FUA) != 0;
@@ -366,6 +372,10 @@ final class Session {
             replyQuietly(out, r.handle, e.errno(), e.getMessage());
             close("attachment fenced: " + e.getMessage());
         } catch (NbdError e) {
+            if (e.errno() == Nbd.ESHUTDOWN && state.stopping()) {
+                // held for the engine when the server began to stop: unanswered, as above
+                return;
+            }
             replyQuietly(out, r.handle, e.errno(), e.getMessage());
         } catch (IOException e) {
             if (!closed.get()) {
@@ -419,7 +429,10 @@ final class Session {
         }
     }
 
-    /** Orderly stop: no more requests are read; those in flight are answered (ESHUTDOWN if not started). */
+    /**
+     * Orderly stop: no more requests are read; those being served are answered, those not
+     * started (or held for the engine) are left for the client to send again after it reconnects.
+     */
     void shutdown() {
         closeReason = "server is stopping";
         wire.shutdownInput();

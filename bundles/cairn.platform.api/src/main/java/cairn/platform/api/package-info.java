@@ -1,6 +1,6 @@
 /** Appliance identity and the framework-wide constants every Cairn bundle shares. */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package cairn.platform.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -15,6 +15,7 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -29,6 +30,7 @@ import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.health.CheckReport;
 import cairn.platform.api.health.HealthCheck;
 import cairn.platform.api.health.HealthCheckResult;
@@ -38,14 +40,15 @@ import cairn.platform.api.health.ReadinessService;
 
 /**
  * Aggregate readiness: the framework has started, every bundle is active, every Cairn
- * component is satisfied, and every registered {@link HealthCheck} passes. Checks run
+ * component is satisfied, the operator's configuration files are in effect, and every
+ * registered {@link HealthCheck} passes. Checks run
  * in parallel with a bound, so one hung check cannot hang {@code /health}.
  */
 @Component(configurationPid = ReadinessServiceImpl.PID)
 @Designate(ocd = ReadinessServiceImpl.Config.class)
 public class ReadinessServiceImpl implements ReadinessService {
 
-    public static final String PID = "cairn.platform.readiness";
+    public static final String PID = PlatformPids.READINESS;
 
     @ObjectClassDefinition(name = "Cairn readiness", description = "How health checks are run")
     public @interface Config {
@@ -63,12 +66,15 @@ public class ReadinessServiceImpl implements ReadinessService {
     private final ExecutorService executor;
     private final Map<ServiceReference<HealthCheck>, HealthCheck> checks = new ConcurrentSkipListMap<>();
     private volatile boolean wasReady;
+    private final OperatorConfiguration operatorConfiguration;
 
     @Activate
-    public ReadinessServiceImpl(BundleContext context, @Reference ServiceComponentRuntime scr, Config config) {
+    public ReadinessServiceImpl(BundleContext context, @Reference ServiceComponentRuntime scr,
+            @Reference ConfigurationAdmin configAdmin, Config config) {
         this.context = context;
         this.scr = scr;
         this.config = config;
+        this.operatorConfiguration = new OperatorConfiguration(context, configAdmin, scr);
         AtomicInteger n = new AtomicInteger();
         this.executor = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "cairn-health-" + n.incrementAndGet());
@@ -102,6 +108,7 @@ public class ReadinessServiceImpl implements ReadinessService {
         List<CheckReport> results = new ArrayList<>();
         results.add(frameworkCheck());
         results.add(componentsCheck());
+        results.add(operatorConfiguration.check());
         List<Map.Entry<String, Future<HealthCheckResult>>> running = new ArrayList<>();
         for (Map.Entry<ServiceReference<HealthCheck>, HealthCheck> e : Map.copyOf(checks).entrySet()) {
             Object name = e.getKey().getProperty(HealthCheck.NAME);

@@ -21,6 +21,9 @@ import cairn.console.api.RequiredRole;
 import cairn.platform.api.errors.InvalidInputException;
 import cairn.platform.api.security.Caller;
 import cairn.platform.api.security.Role;
+import cairn.upgrade.api.ImageSlotsStatus;
+import cairn.upgrade.api.ImageStaging;
+import cairn.upgrade.api.ImageUpgradeService;
 import cairn.upgrade.api.InstalledBundle;
 import cairn.upgrade.api.UpgradePlan;
 import cairn.upgrade.api.UpgradeRecord;
@@ -30,17 +33,20 @@ import cairn.upgrade.api.UpgradeService;
 
 /**
  * {@code upgrade:*} in the SSH console: the same {@link UpgradeService} calls as REST.
- * A jar is named by a path on the appliance or by a URL (http, https, file).
+ * A jar or an image is named by a path on the appliance or by a URL (http, https, file).
  */
 @Component(service = UpgradeCommands.class)
-@GogoCommand(scope = "upgrade", function = { "install", "plan", "history", "rollback", "bundles" })
+@GogoCommand(scope = "upgrade", function = { "install", "plan", "history", "rollback", "bundles", "image",
+        "images" })
 public class UpgradeCommands {
 
     private final UpgradeService upgrades;
+    private final ImageUpgradeService images;
 
     @Activate
-    public UpgradeCommands(@Reference UpgradeService upgrades) {
+    public UpgradeCommands(@Reference UpgradeService upgrades, @Reference ImageUpgradeService images) {
         this.upgrades = upgrades;
+        this.images = images;
     }
 
     @RequiredRole(Role.ADMIN)
@@ -49,7 +55,7 @@ public class UpgradeCommands {
             @Descriptor("allow the same or a lower version") @Parameter(names = { "-f", "--force" }, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("go ahead although other bundles must be refreshed") @Parameter(names = { "-c", "--confirm" }, presentValue = "true", absentValue = "false") boolean confirm,
             Caller caller, @Descriptor("path of the jar on the appliance, or its URL") String jar) throws IOException {
-        try (InputStream in = open(jar)) {
+        try (InputStream in = open(jar, "jar")) {
             return upgrades.upgrade(in, request(caller, jar, force, confirm));
         }
     }
@@ -60,7 +66,7 @@ public class UpgradeCommands {
             @Descriptor("allow the same or a lower version") @Parameter(names = { "-f", "--force" }, presentValue = "true", absentValue = "false") boolean force,
             @Descriptor("go ahead although other bundles must be refreshed") @Parameter(names = { "-c", "--confirm" }, presentValue = "true", absentValue = "false") boolean confirm,
             Caller caller, @Descriptor("path of the jar on the appliance, or its URL") String jar) throws IOException {
-        try (InputStream in = open(jar)) {
+        try (InputStream in = open(jar, "jar")) {
             return upgrades.plan(in, request(caller, jar, force, confirm));
         }
     }
@@ -95,24 +101,39 @@ public class UpgradeCommands {
         return upgrades.bundles();
     }
 
+    @RequiredRole(Role.ADMIN)
+    @Descriptor("stage a firmware image (.tar.gz) in the inactive slot; it boots on trial at the next start")
+    public ImageStaging image(Caller caller,
+            @Descriptor("path of the image .tar.gz on the appliance, or its URL") String image) throws IOException {
+        try (InputStream in = open(image, "image")) {
+            return images.stage(in, request(caller, image, false, false));
+        }
+    }
+
+    @RequiredRole(Role.VIEWER)
+    @Descriptor("the image slots: running, active, pending, bad, and their versions")
+    public ImageSlotsStatus images(Caller caller) {
+        return images.slots();
+    }
+
     private static UpgradeRequest request(Caller caller, String jar, boolean force, boolean confirm) {
         return new UpgradeRequest(caller.user(), caller.source() + " " + jar, force, confirm);
     }
 
-    private static InputStream open(String jar) throws IOException {
+    private static InputStream open(String jar, String field) throws IOException {
         if (jar == null || jar.isBlank()) {
-            throw new InvalidInputException("jar", "name the jar: a path on the appliance or a URL");
+            throw new InvalidInputException(field, "name the " + field + ": a path on the appliance or a URL");
         }
         if (jar.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*") && !jar.startsWith("/")) {
             URI uri;
             try {
                 uri = new URI(jar);
             } catch (URISyntaxException e) {
-                throw new InvalidInputException("jar", "'" + jar + "' is not a valid URL: " + e.getMessage());
+                throw new InvalidInputException(field, "'" + jar + "' is not a valid URL: " + e.getMessage());
             }
             String scheme = uri.getScheme().toLowerCase(java.util.Locale.ROOT);
             if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("file")) {
-                throw new InvalidInputException("jar", "only http, https and file URLs are supported, not " + scheme);
+                throw new InvalidInputException(field, "only http, https and file URLs are supported, not " + scheme);
             }
             try {
                 URLConnection c = uri.toURL().openConnection();
@@ -120,17 +141,17 @@ public class UpgradeCommands {
                 c.setReadTimeout(60_000);
                 return c.getInputStream();
             } catch (MalformedURLException e) {
-                throw new InvalidInputException("jar", "'" + jar + "' is not a valid URL: " + e.getMessage());
+                throw new InvalidInputException(field, "'" + jar + "' is not a valid URL: " + e.getMessage());
             } catch (IOException e) {
-                throw new InvalidInputException("jar", "cannot download " + jar + ": " + e.getMessage());
+                throw new InvalidInputException(field, "cannot download " + jar + ": " + e.getMessage());
             }
         }
         Path p = Path.of(jar);
         if (!p.isAbsolute()) {
-            throw new InvalidInputException("jar", "give the absolute path of the jar on the appliance, not " + jar);
+            throw new InvalidInputException(field, "give the absolute path of the " + field + " on the appliance, not " + jar);
         }
         if (!Files.isRegularFile(p)) {
-            throw new InvalidInputException("jar", "no file " + jar + " on the appliance");
+            throw new InvalidInputException(field, "no file " + jar + " on the appliance");
         }
         return Files.newInputStream(p);
     }

@@ -359,6 +359,47 @@ public class BlockstoreTest {
     }
 
     @Test
+    public void anAdminsForcedTakeoverFencesAnOpenChannelInOneStep() throws Exception {
+        VolumeService volumes = engine();
+        Volume v = volumes.create(ALICE, "takeover-forced", MIB);
+        Attachment a = volumes.attach(ALICE, v.id(), "inst-held").attachment();
+        byte[] data = random(8192, 5);
+        VolumeChannel ch = volumes.open(a.exportName(), certificate(a.tls().clientCertPem()));
+        CompletableFuture<IOException> closed = new CompletableFuture<>();
+        ch.onClose(closed::complete);
+        ch.write(0, ByteBuffer.wrap(data), false);
+        ch.flush();
+        try {
+            volumes.forceTakeover(ALICE, v.id(), "inst-rescue");
+            fail("only admins force a takeover");
+        } catch (ForbiddenException expected) {
+            // expected
+        }
+        assertTrue("a refused force changes nothing", ch.isOpen());
+        Attachment b = volumes.forceTakeover(ADMIN, v.id(), "inst-rescue");
+        assertEquals(a.epoch() + 1, b.epoch());
+        assertEquals("inst-rescue", volumes.attachment(ALICE, v.id()).orElseThrow().instanceId());
+        assertTrue(closed.get(5, TimeUnit.SECONDS) instanceof AttachmentFencedException);
+        try {
+            ch.write(0, ByteBuffer.wrap(random(4096, 6)), false);
+            fail("a fenced channel must not write");
+        } catch (AttachmentFencedException expected) {
+            assertEquals(a.epoch(), expected.epoch());
+        }
+        ch.close();
+        try (VolumeChannel nb = volumes.open(b.exportName(), certificate(b.tls().clientCertPem()))) {
+            ByteBuffer back = ByteBuffer.allocate(data.length);
+            nb.read(0, back);
+            assertArrayEquals("the new holder reads what the old one flushed", data, back.array());
+        }
+        assertTrue(audit.query(new AuditQuery(null, null, "root", "volume.fence", 0, 10)).entries().stream()
+                .anyMatch(e -> e.target().equals(v.id()) && e.detail().contains(a.attachmentId())));
+        assertTrue(audit.query(new AuditQuery(null, null, "alice", "volume.takeover", 0, 10)).entries().stream()
+                .anyMatch(e -> e.target().equals(v.id()) && e.result().equals("forbidden")));
+        volumes.forceDetach(ADMIN, v.id(), b.attachmentId());
+    }
+
+    @Test
     public void forcedDetachFencesOpenConnections() throws Exception {
         VolumeService volumes = engine();
         Volume v = volumes.create(ALICE, "fence-1", MIB);

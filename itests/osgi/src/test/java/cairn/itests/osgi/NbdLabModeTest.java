@@ -40,7 +40,7 @@ import cairn.platform.api.security.Role;
 /**
  * The NBD server in lab mode (plaintext on loopback, the export name is the credential)
  * in front of the real engine, driven by the real clients: qemu-img, qemu-io, nbdinfo,
- * nbdcopy, fio. Also fencing, the hold while the engine restarts, and ESHUTDOWN.
+ * nbdcopy, fio. Also fencing, the hold while the engine restarts, and an orderly stop.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -217,7 +217,7 @@ public class NbdLabModeTest {
     }
 
     @Test
-    public void anOrderlyStopAnswersHeldRequestsWithEshutdown() throws Exception {
+    public void anOrderlyStopClosesWithoutAnsweringHeldRequestsSoAReconnectingClientResendsThem() throws Exception {
         Attachment a = attached("stop-disk", "vm-s");
         Bundle engine = bundle("cairn.blockstore");
         Bundle nbd = bundle("cairn.nbd");
@@ -225,10 +225,10 @@ public class NbdLabModeTest {
             assertEquals(1, c.go(a.exportName()));
             engine.stop();
             c.send(MiniNbdClient.READ, 7, 0, null, 4096);
-            // the read is held for the engine; stopping the NBD server ends the wait
+            // the read is held for the engine; stopping the NBD server ends the wait and closes
+            // the connection without an error reply (a reconnecting client sends it again)
             nbd.stop();
-            assertEquals("ESHUTDOWN", 108, c.reply(7, null));
-            assertTrue(c.closedByServer());
+            assertTrue("closed with no reply to the held read", c.closedByServer());
         } finally {
             engine.start();
             nbd.start();

@@ -104,6 +104,29 @@ public class ApplianceLifecycleTest {
     }
 
     @Test
+    public void operatorConfigFilesAreInEffectOnceTheApplianceIsReady() throws Exception {
+        Path data = tmp.getRoot().toPath().resolve("data");
+        Files.createDirectories(data.resolve("etc"));
+        // one failed login blocks the user name: observable from outside the moment /health says READY
+        Files.writeString(data.resolve("etc/cairn.platform.users.cfg"), "maxFailuresPerUser = 1\n");
+        try (ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
+            JsonNode health = json.readTree(app.health().body());
+            JsonNode configuration = null;
+            for (JsonNode check : health.get("checks")) {
+                if (check.get("name").asText().equals("configuration")) {
+                    configuration = check;
+                }
+            }
+            assertTrue(health.toString(), configuration != null && configuration.get("ok").asBoolean());
+            assertThat(configuration.get("message").asText(), containsString("1 operator file(s) in effect"));
+            Api api = new Api(app.httpUrl());
+            assertEquals(401, api.get("/api/v1/users", Api.basic("admin", "not-the-password-1")).status());
+            int status = api.get("/api/v1/users", Api.basic("admin", app.initialAdminPassword())).status();
+            assertNotEquals("after one failure the user name is blocked, as the operator file says", 200, status);
+        }
+    }
+
+    @Test
     public void anInvalidValueInAnOperatorConfigFileIsRejectedAndTheApplianceStaysReady() throws Exception {
         try (ApplianceProcess app = ApplianceProcess.create(tmp.getRoot().toPath()).startAndAwaitReady()) {
             Files.writeString(app.data().resolve("etc/cairn.platform.readiness.cfg"), "checkTimeoutMillis = soon\n");

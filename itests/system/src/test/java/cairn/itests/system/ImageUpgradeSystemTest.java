@@ -13,10 +13,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.jar.JarOutputStream;
 import java.util.stream.Stream;
 
 import org.junit.Rule;
@@ -47,7 +51,8 @@ public class ImageUpgradeSystemTest {
 
         String password;
         try (ApplianceProcess first = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
-            assertThat(first.consoleText(), containsString("booting image " + installedVersion + " from slot a"));
+            assertThat(first.consoleText(), containsString("launcher " + installedVersion + " booting image "
+                    + installedVersion + " from slot a"));
             password = first.initialAdminPassword();
             assertEquals(0, first.stop());
         }
@@ -60,7 +65,15 @@ public class ImageUpgradeSystemTest {
             await().atMost(Duration.ofSeconds(60)).until(() -> console(data).substring(mark)
                     .contains("image 0.9.0-next in slot b is healthy"));
             assertThat(console(data).substring(mark), containsString("booting the new image in slot b on trial"));
+            // the staged image's own launcher (its lib/ says 0.9.0-next) booted it, not the installed one
+            assertThat(console(data).substring(mark),
+                    containsString("launcher 0.9.0-next booting image 0.9.0-next from slot b"));
             assertEquals("b", slots(data).getProperty("active"));
+            // the installed launcher holds the data directory lock while the slot's launcher runs
+            CommandResult second = run(List.of(ApplianceProcess.image().resolve("bin/cairn").toString(), "run",
+                    "--data", data.toString(), "--bind", "127.0.0.1"));
+            assertEquals(second.output, 3, second.exit);
+            assertThat(second.output, containsString("is in use by another appliance"));
             assertEquals("the database and the first-boot password are shared", password, trial.initialAdminPassword());
             assertTrue(Files.isDirectory(data.resolve("framework/b")));
             assertEquals(0, trial.stop());
@@ -97,12 +110,15 @@ public class ImageUpgradeSystemTest {
         CommandResult r = run(List.of(ApplianceProcess.image().resolve("bin/cairn").toString(), "upgrade", junk.toString(),
                 "--data", data.toString()));
         assertEquals(r.output, 2, r.exit);
-        assertThat(r.output, containsString("is not a readable .tar.gz image"));
+        assertThat(r.output, containsString("not a .tar.gz image archive"));
         assertTrue("no slot state was written", !Files.exists(data.resolve("images/slots.properties")));
     }
 
-    /** Unpacks the built image's archive, gives it another version and packs it again. */
-    private static Path buildImage(Path work, String name, String version, boolean removePlatform) throws Exception {
+    /**
+     * Unpacks the built image's archive, gives it another version (the image's and its
+     * launcher's own) and packs it again.
+     */
+    static Path buildImage(Path work, String name, String version, boolean removePlatform) throws Exception {
         Path archive = ApplianceProcess.image().resolveSibling("cairn.tar.gz");
         Path dir = work.resolve("images/" + name);
         Files.createDirectories(dir);
@@ -110,6 +126,11 @@ public class ImageUpgradeSystemTest {
         Path props = dir.resolve("etc/image.properties");
         String text = Files.readString(props).replaceAll("(?m)^version=.*$", "version=" + version);
         Files.writeString(props, text);
+        try (Stream<Path> s = Files.list(dir.resolve("lib"))) {
+            for (Path jar : s.filter(f -> f.getFileName().toString().startsWith("cairn.launcher-")).toList()) {
+                relabelLauncher(jar, version);
+            }
+        }
         if (removePlatform) {
             try (Stream<Path> s = Files.list(dir.resolve("bundles"))) {
                 for (Path p : s.filter(f -> f.getFileName().toString().startsWith("cairn.platform-")).toList()) {
@@ -120,6 +141,31 @@ public class ImageUpgradeSystemTest {
         Path out = work.resolve(name + ".tar.gz");
         run(List.of("tar", "-czf", out.toString(), "-C", dir.toString(), "."));
         return out;
+    }
+
+    /** Rewrites the launcher jar's own version (cairn/launcher/launcher.properties). */
+    private static void relabelLauncher(Path jar, String version) throws IOException {
+        Path copy = jar.resolveSibling(jar.getFileName() + ".new");
+        try (JarFile in = new JarFile(jar.toFile());
+                JarOutputStream out = new JarOutputStream(Files.newOutputStream(copy), in.getManifest())) {
+            Enumeration<JarEntry> entries = in.entries();
+            while (entries.hasMoreElements()) {
+                JarEntry e = entries.nextElement();
+                if (e.getName().equalsIgnoreCase("META-INF/MANIFEST.MF")) {
+                    continue;
+                }
+                out.putNextEntry(new JarEntry(e.getName()));
+                if (e.getName().equals("cairn/launcher/launcher.properties")) {
+                    out.write(("version=" + version + "\n").getBytes(StandardCharsets.UTF_8));
+                } else {
+                    try (InputStream data = in.getInputStream(e)) {
+                        data.transferTo(out);
+                    }
+                }
+                out.closeEntry();
+            }
+        }
+        Files.move(copy, jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static String imageVersion(Path image) throws IOException {
@@ -151,10 +197,10 @@ public class ImageUpgradeSystemTest {
         return r.output;
     }
 
-    private record CommandResult(int exit, String output) {
+    record CommandResult(int exit, String output) {
     }
 
-    private static CommandResult run(List<String> cmd) throws Exception {
+    static CommandResult run(List<String> cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(300, TimeUnit.SECONDS)) {

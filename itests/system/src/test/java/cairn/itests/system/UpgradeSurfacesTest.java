@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import cairn.itests.support.ApplianceProcess;
+import cairn.itests.support.UpgradeJars;
 
 /**
  * The operator's surfaces of hot upgrade on the real appliance: REST

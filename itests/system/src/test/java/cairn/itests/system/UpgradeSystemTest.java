@@ -7,6 +7,11 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -16,6 +21,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -28,6 +34,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import cairn.itests.support.ApplianceProcess;
+import cairn.itests.support.UpgradeJars;
 
 /**
  * Hot upgrades on the real appliance through DATA/deploy: a higher version of a real
@@ -139,6 +146,16 @@ public class UpgradeSystemTest {
         Path unsigned = UpgradeJars.withVersion(original, UpgradeJars.higher(shipped), work.resolve("jars/unsigned.jar"));
 
         try (ApplianceProcess app = ApplianceProcess.create(data, List.of(), Map.of()).startAndAwaitReady()) {
+            // FileInstall hands DATA/etc to ConfigAdmin asynchronously and readiness does not wait
+            // for it: wait until the read-only plan reports the signing rule before the drop
+            String admin = "Basic " + Base64.getEncoder()
+                    .encodeToString(("admin:" + app.initialAdminPassword()).getBytes(StandardCharsets.UTF_8));
+            HttpClient http = HttpClient.newHttpClient();
+            await().atMost(Duration.ofSeconds(60)).until(() -> http.send(HttpRequest
+                    .newBuilder(URI.create(app.httpUrl() + "/api/v1/upgrades/plan"))
+                    .header("Authorization", admin).header("Content-Type", "application/java-archive")
+                    .POST(HttpRequest.BodyPublishers.ofFile(unsigned)).build(),
+                    HttpResponse.BodyHandlers.ofString()).body().contains("requires signed upgrades"));
             UpgradeJars.drop(unsigned, data);
             Properties r = awaitResult(data, "unsigned.jar");
             assertEquals(r.toString(), "REFUSED", r.getProperty("outcome"));

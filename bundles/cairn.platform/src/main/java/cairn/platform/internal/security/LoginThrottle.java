@@ -22,13 +22,24 @@ final class LoginThrottle {
     private final int perSource;
     private final Duration window;
     private final Clock clock;
-    private final Map<String, Deque<Instant>> failures = new ConcurrentHashMap<>();
+    private final Map<String, Deque<Instant>> failures;
 
     LoginThrottle(int perUser, int perSource, Duration window, Clock clock) {
+        this(perUser, perSource, window, clock, new ConcurrentHashMap<>());
+    }
+
+    private LoginThrottle(int perUser, int perSource, Duration window, Clock clock,
+            Map<String, Deque<Instant>> failures) {
         this.perUser = perUser;
         this.perSource = perSource;
         this.window = window;
         this.clock = clock;
+        this.failures = failures;
+    }
+
+    /** The same failures counted so far under new limits: a settings change forgives nobody. */
+    LoginThrottle withLimits(int perUser, int perSource, Duration window) {
+        return new LoginThrottle(perUser, perSource, window, clock, failures);
     }
 
     /** How long the caller must wait, if either the user or the source is over its limit. */

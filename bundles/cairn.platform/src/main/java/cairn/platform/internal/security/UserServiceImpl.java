@@ -42,6 +42,7 @@ import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.Designate;
@@ -50,6 +51,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import cairn.platform.api.AppliancePaths;
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.audit.AuditEntry;
 import cairn.platform.api.audit.AuditLog;
 import cairn.platform.api.errors.CairnException;
@@ -86,7 +88,7 @@ import cairn.platform.api.security.UserService;
 @Designate(ocd = UserServiceImpl.Config.class)
 public class UserServiceImpl implements UserService, HealthCheck {
 
-    public static final String PID = "cairn.platform.users";
+    public static final String PID = PlatformPids.USERS;
     static final String SCHEMA = "platform";
     static final String INITIAL_PASSWORD_FILE = "initial-admin-password";
     static final String INITIAL_ADMIN = "admin";
@@ -123,8 +125,8 @@ public class UserServiceImpl implements UserService, HealthCheck {
 
     private final DataSource db;
     private final AuditLog audit;
-    private final PasswordHasher hasher;
-    private final LoginThrottle throttle;
+    private volatile PasswordHasher hasher;
+    private volatile LoginThrottle throttle;
     private final SecureRandom random = new SecureRandom();
     private final byte[] verifiedSecret = randomBytes(32);
     private final Map<String, Instant> verified = new ConcurrentHashMap<>();
@@ -160,6 +162,18 @@ public class UserServiceImpl implements UserService, HealthCheck {
                 }
             });
         }
+    }
+
+    /**
+     * New settings apply in place: restarting the component would take the user service away
+     * from the web API and the console (and every session with it) for a hashing setting.
+     * Failed logins counted so far still count under the new limits.
+     */
+    @Modified
+    void modified(Config config) {
+        this.hasher = new PasswordHasher(config.passwordIterations(), random);
+        this.throttle = throttle.withLimits(config.maxFailuresPerUser(), config.maxFailuresPerSource(),
+                Duration.ofSeconds(config.failureWindowSeconds()));
     }
 
     @Deactivate

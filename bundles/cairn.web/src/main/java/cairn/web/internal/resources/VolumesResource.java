@@ -136,11 +136,17 @@ public class VolumesResource implements ApiResource {
                     return null;
                 });
         r.post("/volumes/{id}/takeover", Role.OPERATOR, "Take the volume over for an instance once the current lease"
-                + " ran out; fences the old attachment").accepts(InstanceRef.class).returns(AttachmentBody.class)
+                + " ran out; fences the old attachment. ?force=true (admin) does it at once, lease or not")
+                .query("force", "boolean", "admin: fence the current holder even while its lease runs")
+                .accepts(InstanceRef.class).returns(AttachmentBody.class)
                 .handle(call -> {
+                    boolean force = bool(call.query("force"), "force");
                     InstanceRef i = call.body(InstanceRef.class);
-                    call.auditTarget("volume " + call.param("id") + " takeover by " + i.instanceId());
-                    return withCredentials(volumes.takeover(call.caller(), call.param("id"), i.instanceId()));
+                    call.auditTarget("volume " + call.param("id") + " takeover by " + i.instanceId()
+                            + (force ? " (forced)" : ""));
+                    Attachment taken = force ? volumes.forceTakeover(call.caller(), call.param("id"), i.instanceId())
+                            : volumes.takeover(call.caller(), call.param("id"), i.instanceId());
+                    return withCredentials(taken);
                 });
 
         r.get("/volumes/{id}/standbys", Role.VIEWER, "Instances waiting to take over, earliest first")

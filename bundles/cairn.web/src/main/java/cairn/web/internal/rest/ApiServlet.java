@@ -24,11 +24,14 @@ import org.osgi.service.servlet.whiteboard.propertytypes.HttpWhiteboardServletPa
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import cairn.platform.api.PlatformPids;
 import cairn.platform.api.audit.AuditEntry;
 import cairn.platform.api.audit.AuditLog;
 import cairn.platform.api.errors.CairnException;
 import cairn.platform.api.errors.ForbiddenException;
 import cairn.platform.api.errors.NotFoundException;
+import cairn.platform.api.health.HealthCheck;
+import cairn.platform.api.health.HealthCheckResult;
 import cairn.platform.api.security.AuthenticationException;
 import cairn.platform.api.security.Caller;
 import cairn.platform.api.security.Role;
@@ -58,12 +61,13 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@code Basic} (scripts: no cookie, no CSRF), else the session cookie (browsers: a
  * mutating request must carry the session's CSRF token in {@value Sessions#CSRF_HEADER}).
  */
-@Component(service = Servlet.class, configurationPid = ApiServlet.PID)
+@Component(service = { Servlet.class, HealthCheck.class }, configurationPid = ApiServlet.PID,
+        property = HealthCheck.NAME + "=web")
 @HttpWhiteboardServletPattern(ApiServlet.PREFIX + "/*")
 @Designate(ocd = ApiServlet.Config.class)
-public class ApiServlet extends HttpServlet {
+public class ApiServlet extends HttpServlet implements HealthCheck {
 
-    public static final String PID = "cairn.web.api";
+    public static final String PID = PlatformPids.WEB_API;
     public static final String PREFIX = "/api/v1";
     private static final long serialVersionUID = 1L;
 
@@ -83,6 +87,8 @@ public class ApiServlet extends HttpServlet {
     private final transient List<ApiResource> resources = new CopyOnWriteArrayList<>();
     private final transient ApiResource builtIn;
     private transient volatile List<Route> routes = List.of();
+    /** Set once the HTTP whiteboard has put this servlet in service: the "web" health check. */
+    private transient volatile boolean serving;
 
     @Activate
     public ApiServlet(@Reference UserService users, @Reference AuditLog audit, Config config) {
@@ -92,6 +98,23 @@ public class ApiServlet extends HttpServlet {
                 Duration.ofHours(config.sessionMaxHours()), Clock.systemUTC());
         this.builtIn = new SessionAndDocsResource();
         rebuild();
+    }
+
+    @Override
+    public void init() {
+        serving = true;
+    }
+
+    @Override
+    public void destroy() {
+        serving = false;
+    }
+
+    /** READY waits for this: a script that saw /health 200 must find the REST API answering. */
+    @Override
+    public HealthCheckResult check() {
+        return serving ? HealthCheckResult.ok("REST API serving " + PREFIX + " with " + routes.size() + " routes")
+                : HealthCheckResult.failed("REST API not yet in service");
     }
 
     /** Resources come and go with their components (and the services they call). */

@@ -1,4 +1,4 @@
-package cairn.itests.system;
+package cairn.itests.support;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,19 +20,17 @@ import java.util.stream.Stream;
 import javax.tools.JavaCompiler;
 import javax.tools.ToolProvider;
 
-import cairn.itests.support.ApplianceProcess;
-
 /**
  * Builds upgrade jars from the image's own bundles: the same code with a higher
  * Bundle-Version, or the same bundle plus a component that throws on activation.
  */
-final class UpgradeJars {
+public final class UpgradeJars {
 
     private UpgradeJars() {
     }
 
     /** The image's jar of a bundle. */
-    static Path imageJar(String bsn) throws IOException {
+    public static Path imageJar(String bsn) throws IOException {
         try (Stream<Path> s = Files.list(ApplianceProcess.image().resolve("bundles"))) {
             for (Path p : s.toList()) {
                 try (JarFile j = new JarFile(p.toFile())) {
@@ -46,20 +44,20 @@ final class UpgradeJars {
         throw new IllegalStateException("no " + bsn + " in the image");
     }
 
-    static String version(Path jar) throws IOException {
+    public static String version(Path jar) throws IOException {
         try (JarFile j = new JarFile(jar.toFile())) {
             return j.getManifest().getMainAttributes().getValue("Bundle-Version");
         }
     }
 
     /** major.minor.(micro+1).qualifier: a genuinely higher version of the same code. */
-    static String higher(String version) {
+    public static String higher(String version) {
         String[] p = version.split("\\.", 4);
         return p[0] + "." + p[1] + "." + (Integer.parseInt(p[2]) + 1) + (p.length > 3 ? "." + p[3] : "");
     }
 
     /** The same bundle with another Bundle-Version. */
-    static Path withVersion(Path source, String version, Path target) throws IOException {
+    public static Path withVersion(Path source, String version, Path target) throws IOException {
         rewrite(source, target, version, List.of(), null);
         return target;
     }
@@ -68,7 +66,7 @@ final class UpgradeJars {
      * The same bundle, a higher version, plus an immediate component whose constructor
      * throws: the jar resolves and starts, and DS reports the component as failed.
      */
-    static Path withFailingComponent(Path source, String version, String pkg, Path work, Path target)
+    public static Path withFailingComponent(Path source, String version, String pkg, Path work, Path target)
             throws IOException {
         String simple = "BrokenOnPurpose";
         String fqcn = pkg + "." + simple;
@@ -99,7 +97,7 @@ final class UpgradeJars {
     }
 
     /** Writes the jar into the deploy folder in one atomic step, as an operator's mv would. */
-    static Path drop(Path jar, Path data) throws IOException {
+    public static Path drop(Path jar, Path data) throws IOException {
         Path deploy = data.resolve("deploy");
         Files.createDirectories(deploy);
         Path tmp = deploy.resolve("." + jar.getFileName() + ".part");
@@ -108,7 +106,7 @@ final class UpgradeJars {
     }
 
     /** The .result file the deploy watcher writes, or null while there is none. */
-    static Properties result(Path data, String jarName) throws IOException {
+    public static Properties result(Path data, String jarName) throws IOException {
         for (String dir : new String[] { "done", "failed" }) {
             Path r = data.resolve("deploy").resolve(dir).resolve(jarName + ".result");
             if (Files.isRegularFile(r)) {

@@ -1,4 +1,4 @@
-package cairn.itests.osgi;
+package cairn.itests.support;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,11 +12,11 @@ import java.util.concurrent.TimeUnit;
  * over its stdin, so a single NBD connection (and qemu's reconnect logic) spans the
  * whole test. Each command's wall time is what the client waited for that I/O.
  */
-final class QemuIoSession implements AutoCloseable {
+public final class QemuIoSession implements AutoCloseable {
 
     /** The outcome of one qemu-io command. */
-    record Reply(String output, long nanos) {
-        boolean failed() {
+    public record Reply(String output, long nanos) {
+        public boolean failed() {
             return output.contains("failed") || output.contains("error") || output.contains("Error");
         }
     }
@@ -28,7 +28,7 @@ final class QemuIoSession implements AutoCloseable {
     private final InputStream out;
     private final StringBuilder pending = new StringBuilder();
 
-    QemuIoSession(int port, String export, int reconnectDelaySeconds) throws IOException {
+    public QemuIoSession(int port, String export, int reconnectDelaySeconds) throws IOException {
         this.process = new ProcessBuilder(List.of("qemu-io", "--image-opts",
                 "driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=" + port + ",export=" + export
                         + ",reconnect-delay=" + reconnectDelaySeconds))
@@ -39,7 +39,7 @@ final class QemuIoSession implements AutoCloseable {
     }
 
     /** Runs one command and returns its output once the next prompt appears. */
-    Reply run(String command) throws IOException {
+    public Reply run(String command) throws IOException {
         long t0 = System.nanoTime();
         in.write((command + "\n").getBytes(StandardCharsets.US_ASCII));
         in.flush();
