@@ -237,9 +237,9 @@ final class NbdServer {
     }
 
     /**
-     * Orderly stop: listeners close, sessions stop reading and answer what is being served,
-     * then every connection closes. Requests not yet started (or held for the engine) are
-     * not answered: a reconnecting client resends them to the next server, so replacing
+     * Orderly stop: listeners close, sessions stop reading and serve and answer every request
+     * already read, then every connection closes. Only a request held for an engine that is
+     * away goes unanswered: a reconnecting client resends it to the next server, so replacing
      * cairn.nbd costs such a client a reconnect rather than an I/O error.
      */
     void stop(long graceMillis) {

@@ -329,13 +329,10 @@ final class Session {
     /** Runs one request and replies through {@code out}; on the connection's thread or a worker. */
     private void execute(Request r, Replies.Out out) {
         try {
-            if (state.stopping()) {
-                // Not started: left unanswered. The connection closes next; a client that
-                // reconnects (qemu's reconnect-delay) sends it again to the server that comes
-                // back, as when cairn.nbd itself is upgraded, where an ESHUTDOWN reply would
-                // be an I/O error at that client. Nothing was done, so resending is safe.
-                return;
-            }
+            // A request read before an orderly stop began is still served and answered (the
+            // protocol asks a stopping server to finish what is in flight): no error reaches a
+            // client while cairn.nbd itself is replaced. Only one held for an engine that is
+            // away is left unanswered (below); a reconnecting client sends it again.
             boolean fua = (r.flags & Nbd.CMD_FLAG_FUA) != 0;
             switch (r.type) {
             case Nbd.CMD_READ:
@@ -430,8 +427,8 @@ final class Session {
     }
 
     /**
-     * Orderly stop: no more requests are read; those being served are answered, those not
-     * started (or held for the engine) are left for the client to send again after it reconnects.
+     * Orderly stop: no more requests are read; those already read are served and answered,
+     * except one held for an absent engine, left for the client to send again after it reconnects.
      */
     void shutdown() {
         closeReason = "server is stopping";
