@@ -5,6 +5,8 @@ public final class BlockstoreConstants {
 
     /** PID of the storage engine (volumes, leases, takeover). */
     public static final String ENGINE_PID = "cairn.blockstore";
+    /** PID of the NBD server (cairn.nbd): limits, timeouts, keepalive probes. */
+    public static final String NBD_PID = "cairn.nbd";
     /** PID of the fleet certificate authority. */
     public static final String CA_PID = "cairn.blockstore.ca";
     /** Name of the health check. */

@@ -41,7 +41,7 @@ import cairn.platform.api.health.HealthCheckResult;
 @Designate(ocd = NbdComponent.Config.class)
 public class NbdComponent implements HealthCheck {
 
-    public static final String PID = "cairn.nbd";
+    public static final String PID = BlockstoreConstants.NBD_PID;
     static final int DEFAULT_PORT = 10809;
 
     @ObjectClassDefinition(name = "Cairn NBD server", description = "Network block device access to attached volumes")
