@@ -8,10 +8,6 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 
@@ -22,16 +18,10 @@ import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
-import org.junit.rules.TestWatcher;
-import org.junit.runner.Description;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Cookie;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -53,32 +43,7 @@ public class AdminUiTest {
     private WebDriverWait wait;
 
     @Rule
-    public TestWatcher screenshots = new TestWatcher() {
-        @Override
-        protected void failed(Throwable e, Description d) {
-            if (browser == null) {
-                return;
-            }
-            try {
-                Path dir = Path.of(System.getProperty("cairn.screenshots", "target/screenshots"));
-                Files.createDirectories(dir);
-                File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-                Files.copy(shot.toPath(), dir.resolve(d.getMethodName() + ".png"), StandardCopyOption.REPLACE_EXISTING);
-                Files.writeString(dir.resolve(d.getMethodName() + ".html"), browser.getPageSource());
-            } catch (Exception ignored) {
-                // the screenshot is a help, not the test
-            }
-        }
-
-        /** After failed(): the browser must still be open for the screenshot. */
-        @Override
-        protected void finished(Description d) {
-            if (browser != null) {
-                browser.quit();
-                browser = null;
-            }
-        }
-    };
+    public BrowserSession ui = new BrowserSession(Duration.ofSeconds(20));
 
     @BeforeClass
     public static void startAppliance() {
@@ -94,32 +59,9 @@ public class AdminUiTest {
     }
 
     @Before
-    public void startBrowser() {
-        browser = Chromium.headless();
-        wait = new WebDriverWait(browser, Duration.ofSeconds(20));
-    }
-
-    private WebElement visible(By by) {
-        return wait.until(ExpectedConditions.visibilityOfElementLocated(by));
-    }
-
-    private void logIn(String user, String password) {
-        browser.get(app.httpUrl() + "/");
-        visible(By.id("login-user")).sendKeys(user);
-        browser.findElement(By.id("login-password")).sendKeys(password);
-        browser.findElement(By.cssSelector("#login button[type=submit]")).click();
-        wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("who-name"), user));
-    }
-
-    private void go(String page) {
-        visible(By.id("nav-" + page)).click();
-        wait.until(ExpectedConditions.urlContains("#/" + page));
-    }
-
-    private void fill(String id, String value) {
-        WebElement input = visible(By.id(id));
-        input.clear();
-        input.sendKeys(value);
+    public void browser() {
+        browser = ui.browser();
+        wait = ui.await();
     }
 
     /** The texts of one column, read in one step: tables re-render while the page refreshes them. */
@@ -133,7 +75,7 @@ public class AdminUiTest {
 
     @Test
     public void anAdminLogsInWithTheInitialPasswordCreatesAUserFindsItInTheAuditLogAndLogsOut() {
-        logIn("admin", adminPassword);
+        ui.logIn(app.httpUrl(), "admin", adminPassword);
         Cookie session = browser.manage().getCookieNamed("cairn_session");
         assertTrue("the session cookie is HttpOnly", session.isHttpOnly());
         assertTrue("the session cookie is Secure", session.isSecure());
@@ -143,35 +85,35 @@ public class AdminUiTest {
 
         // the overview: identity, health and a live chart
         wait.until(ExpectedConditions.textToBe(By.id("health-status"), "READY"));
-        assertFalse(visible(By.id("appliance-name")).getText().isBlank());
-        assertThat(visible(By.id("appliance-version")).getText(), containsString("0.1.0"));
+        assertFalse(ui.visible(By.id("appliance-name")).getText().isBlank());
+        assertThat(ui.visible(By.id("appliance-version")).getText(), containsString("0.1.0"));
         assertTrue(column("health-checks", 0).contains("metadata"));
-        visible(By.id("metrics-chart"));
-        assertThat("the initial password is pointed out", visible(By.id("banner")).getText(),
+        ui.visible(By.id("metrics-chart"));
+        assertThat("the initial password is pointed out", ui.visible(By.id("banner")).getText(),
                 containsString("initial admin password"));
 
         // a new user, checked before sending and by the appliance
-        go("users");
-        fill("create-user-name", "carol");
-        fill("create-user-password", "short");
+        ui.go("users");
+        ui.fill("create-user-name", "carol");
+        ui.fill("create-user-password", "short");
         browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("create-user-password-error"),
                 "at least 12 characters"));
-        fill("create-user-password", "carol's long password");
+        ui.fill("create-user-password", "carol's long password");
         new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("create-user-role"))).selectByValue("operator");
         browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
         wait.until(d -> column("users-table", 0).contains("carol"));
         assertEquals("", browser.findElement(By.id("create-user-name")).getAttribute("value"));
 
-        fill("create-user-name", "carol");
-        fill("create-user-password", "carol's long password");
+        ui.fill("create-user-name", "carol");
+        ui.fill("create-user-password", "carol's long password");
         browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#create-user .error[role=alert]"),
                 "already exists"));
 
         // the audit log shows who created carol
-        go("audit");
-        fill("audit-filter-action", "user.*");
+        ui.go("audit");
+        ui.fill("audit-filter-action", "user.*");
         browser.findElement(By.cssSelector("#audit-filter button[type=submit]")).click();
         wait.until(d -> column("audit-table", 3).stream().allMatch(a -> a.startsWith("user."))
                 && column("audit-table", 4).contains("carol"));
@@ -180,35 +122,35 @@ public class AdminUiTest {
         assertEquals("user.create", column("audit-table", 3).get(row));
 
         // bundles are listed with their state
-        go("bundles");
+        ui.go("bundles");
         wait.until(d -> column("bundles-table", 1).contains("cairn.web"));
 
         // out, and out for good
-        visible(By.id("logout")).click();
-        visible(By.id("login-user"));
+        ui.visible(By.id("logout")).click();
+        ui.visible(By.id("login-user"));
         browser.navigate().refresh();
-        visible(By.id("login-user"));
+        ui.visible(By.id("login-user"));
         assertTrue(browser.findElements(By.id("nav-users")).isEmpty());
     }
 
     @Test
     public void namesWithMarkupAreShownAsTextAndNeverRun() {
-        logIn("admin", adminPassword);
+        ui.logIn(app.httpUrl(), "admin", adminPassword);
         String hostile = "<img src=x onerror=\"window.pwned=1\"><script>window.pwned=2</script>";
-        go("users");
-        fill("create-token-name", hostile);
+        ui.go("users");
+        ui.fill("create-token-name", hostile);
         browser.findElement(By.cssSelector("#create-token button[type=submit]")).click();
         wait.until(d -> column("tokens-table", 0).contains(hostile));
-        assertThat(visible(By.id("token-secret")).getText(), containsString(hostile));
+        assertThat(ui.visible(By.id("token-secret")).getText(), containsString(hostile));
 
         // the user form refuses markup and shows the refused name as text
-        fill("create-user-name", "<script>x</script>");
-        fill("create-user-password", "a long enough password");
+        ui.fill("create-user-name", "<script>x</script>");
+        ui.fill("create-user-password", "a long enough password");
         browser.findElement(By.cssSelector("#create-user button[type=submit]")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("create-user-name-error"), "lower-case"));
 
-        go("audit");
-        fill("audit-filter-action", "token.create");
+        ui.go("audit");
+        ui.fill("audit-filter-action", "token.create");
         browser.findElement(By.cssSelector("#audit-filter button[type=submit]")).click();
         wait.until(d -> column("audit-table", 3).stream().allMatch(a -> a.equals("token.create"))
                 && column("audit-table", 6).stream().anyMatch(t -> t.contains(hostile)));
@@ -220,10 +162,10 @@ public class AdminUiTest {
 
     @Test
     public void theLogPageTailsTheApplianceLogLive() throws Exception {
-        logIn("admin", adminPassword);
-        go("logs");
+        ui.logIn(app.httpUrl(), "admin", adminPassword);
+        ui.go("logs");
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("log-state"), "live"));
-        assertThat(visible(By.id("log-lines")).getText(), containsString("First boot"));
+        assertThat(ui.visible(By.id("log-lines")).getText(), containsString("First boot"));
         // something new happens on the appliance: a user created through the REST API
         var client = java.net.http.HttpClient.newHttpClient();
         var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.httpUrl() + "/api/v1/users"))
@@ -248,21 +190,21 @@ public class AdminUiTest {
                         "{\"name\":\"olivia\",\"password\":\"olivia's first password\",\"role\":\"operator\"}"))
                 .build();
         assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
-        logIn("olivia", "olivia's first password");
+        ui.logIn(app.httpUrl(), "olivia", "olivia's first password");
         assertTrue("an operator has no audit page", browser.findElements(By.id("nav-audit")).isEmpty());
-        go("users");
-        fill("change-password-currentPassword", "not my password");
-        fill("change-password-newPassword", "olivia's second password");
-        fill("change-password-repeat", "olivia's second passwor");
+        ui.go("users");
+        ui.fill("change-password-currentPassword", "not my password");
+        ui.fill("change-password-newPassword", "olivia's second password");
+        ui.fill("change-password-repeat", "olivia's second passwor");
         browser.findElement(By.cssSelector("#change-password button[type=submit]")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("change-password-repeat-error"), "differ"));
-        fill("change-password-repeat", "olivia's second password");
+        ui.fill("change-password-repeat", "olivia's second password");
         browser.findElement(By.cssSelector("#change-password button[type=submit]")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("change-password-currentPassword-error"),
                 "not the current password"));
-        fill("change-password-currentPassword", "olivia's first password");
+        ui.fill("change-password-currentPassword", "olivia's first password");
         browser.findElement(By.cssSelector("#change-password button[type=submit]")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("main"), "Log in with the new one"));
-        logIn("olivia", "olivia's second password");
+        ui.logIn(app.httpUrl(), "olivia", "olivia's second password");
     }
 }

@@ -5,10 +5,8 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,12 +16,8 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
-import org.junit.rules.TestWatcher;
-import org.junit.runner.Description;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.support.ui.ExpectedConditions;
@@ -50,34 +44,13 @@ public class BundlesUiTest {
     private WebDriverWait wait;
 
     @Rule
-    public TestWatcher screenshots = new TestWatcher() {
-        @Override
-        protected void failed(Throwable e, Description d) {
-            try {
-                Path dir = Path.of(System.getProperty("cairn.screenshots", "target/screenshots"));
-                Files.createDirectories(dir);
-                File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-                Files.copy(shot.toPath(), dir.resolve(d.getMethodName() + ".png"), StandardCopyOption.REPLACE_EXISTING);
-                Files.writeString(dir.resolve(d.getMethodName() + ".html"), browser.getPageSource());
-            } catch (Exception ignored) {
-                // the screenshot is a help, not the test
-            }
-        }
-
-        @Override
-        protected void finished(Description d) {
-            if (browser != null) {
-                browser.quit();
-                browser = null;
-            }
-        }
-    };
+    public BrowserSession ui = new BrowserSession(Duration.ofSeconds(120));
 
     @Before
     public void start() {
         app = ApplianceProcess.create(tmp.getRoot().toPath().resolve("data"), List.of(), Map.of()).startAndAwaitReady();
-        browser = Chromium.headless();
-        wait = new WebDriverWait(browser, Duration.ofSeconds(120));
+        browser = ui.browser();
+        wait = ui.await();
     }
 
     @After
@@ -87,15 +60,6 @@ public class BundlesUiTest {
         }
     }
 
-    private WebElement visible(By by) {
-        return wait.until(ExpectedConditions.visibilityOfElementLocated(by));
-    }
-
-    private String textOf(String id) {
-        return (String) ((JavascriptExecutor) browser).executeScript(
-                "const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", id);
-    }
-
     @Test
     public void anAdminUploadsABundleJarSeesItsPlanAndFindsItCommittedInTheHistory() throws Exception {
         Path original = UpgradeJars.imageJar(BUNDLE);
@@ -103,23 +67,20 @@ public class BundlesUiTest {
         String higher = UpgradeJars.higher(shipped);
         Path jar = UpgradeJars.withVersion(original, higher, tmp.getRoot().toPath().resolve("jars/" + BUNDLE + ".jar"));
 
-        browser.get(app.httpUrl() + "/");
-        visible(By.id("login-user")).sendKeys("admin");
-        browser.findElement(By.id("login-password")).sendKeys(app.initialAdminPassword());
-        browser.findElement(By.cssSelector("#login button[type=submit]")).click();
-        visible(By.id("nav-bundles")).click();
+        ui.logIn(app.httpUrl(), "admin", app.initialAdminPassword());
+        ui.go("bundles");
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("bundles-table"), BUNDLE));
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("image-slot-a"), "running"));
 
         // the plan first: this bundle, shipped -> higher, nothing else restarts
-        visible(By.id("upgrade-jar")).sendKeys(jar.toString());
+        ui.visible(By.id("upgrade-jar")).sendKeys(jar.toString());
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("upgrade-plan-bundle"), BUNDLE));
-        assertThat(textOf("upgrade-plan-versions"), containsString(shipped + " → " + higher));
-        assertThat(textOf("upgrade-plan-restarts"), containsString("nothing else"));
+        assertThat(ui.textOf("upgrade-plan-versions"), containsString(shipped + " → " + higher));
+        assertThat(ui.textOf("upgrade-plan-restarts"), containsString("nothing else"));
         wait.until(ExpectedConditions.elementToBeClickable(By.id("upgrade-install"))).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("upgrade-outcome"), "committed"));
-        assertThat(textOf("upgrade-outcome"), containsString("running " + higher));
-        wait.until(d -> textOf("upgrade-history").contains(higher) && textOf("upgrade-history").contains("committed"));
+        assertThat(ui.textOf("upgrade-outcome"), containsString("running " + higher));
+        wait.until(d -> ui.textOf("upgrade-history").contains(higher) && ui.textOf("upgrade-history").contains("committed"));
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("bundles-table"), higher));
 
         // the shipped jar is now a downgrade: held back until force is ticked
@@ -127,19 +88,19 @@ public class BundlesUiTest {
         input.clear();
         input.sendKeys(original.toRealPath().toString());
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("upgrade-plan-versions"), "needs force"));
-        visible(By.id("upgrade-force-field"));
+        ui.visible(By.id("upgrade-force-field"));
         assertFalse("a downgrade is not offered without force", browser.findElement(By.id("upgrade-install")).isEnabled());
         browser.findElement(By.id("upgrade-force")).click();
         wait.until(ExpectedConditions.elementToBeClickable(By.id("upgrade-install")));
-        assertThat(textOf("upgrade-plan-problems"), containsString("none"));
+        assertThat(ui.textOf("upgrade-plan-problems"), containsString("none"));
 
         // a file that is not an image: refused, the slots unchanged
         Path junk = tmp.getRoot().toPath().resolve("not-an-image.tar.gz");
         Files.writeString(junk, "not an image");
         ((JavascriptExecutor) browser).executeScript("window.confirm = () => true;");
-        visible(By.id("image-file")).sendKeys(junk.toString());
+        ui.visible(By.id("image-file")).sendKeys(junk.toString());
         browser.findElement(By.id("image-stage")).click();
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("image-error"), "not a .tar.gz image archive"));
-        assertTrue(textOf("image-slot-b"), textOf("image-slot-b").contains("empty"));
+        assertTrue(ui.textOf("image-slot-b"), ui.textOf("image-slot-b").contains("empty"));
     }
 }

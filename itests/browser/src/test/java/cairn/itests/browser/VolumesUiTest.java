@@ -5,12 +5,10 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -23,15 +21,9 @@ import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
-import org.junit.rules.TestWatcher;
-import org.junit.runner.Description;
 import org.openqa.selenium.By;
-import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
-import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
-import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
@@ -53,29 +45,7 @@ public class VolumesUiTest {
     private WebDriverWait wait;
 
     @Rule
-    public TestWatcher screenshots = new TestWatcher() {
-        @Override
-        protected void failed(Throwable e, Description d) {
-            try {
-                Path dir = Path.of(System.getProperty("cairn.screenshots", "target/screenshots"));
-                Files.createDirectories(dir);
-                File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-                Files.copy(shot.toPath(), dir.resolve(d.getMethodName() + ".png"), StandardCopyOption.REPLACE_EXISTING);
-                Files.writeString(dir.resolve(d.getMethodName() + ".html"), browser.getPageSource());
-            } catch (Exception ignored) {
-                // the screenshot is a help, not the test
-            }
-        }
-
-        /** After failed(): the browser must still be open for the screenshot. */
-        @Override
-        protected void finished(Description d) {
-            if (browser != null) {
-                browser.quit();
-                browser = null;
-            }
-        }
-    };
+    public BrowserSession ui = new BrowserSession(Duration.ofSeconds(30));
 
     @BeforeClass
     public static void startAppliance() {
@@ -92,65 +62,39 @@ public class VolumesUiTest {
     }
 
     @Before
-    public void startBrowser() {
-        browser = Chromium.headless();
-        wait = new WebDriverWait(browser, Duration.ofSeconds(30));
-    }
-
-    private WebElement visible(By by) {
-        return wait.until(ExpectedConditions.visibilityOfElementLocated(by));
-    }
-
-    private void fill(String id, String value) {
-        WebElement input = visible(By.id(id));
-        input.clear();
-        input.sendKeys(value);
-    }
-
-    private void submit(String formId) {
-        browser.findElement(By.cssSelector("#" + formId + " button[type=submit]")).click();
-    }
-
-    private Object js(String script, Object... args) {
-        return ((JavascriptExecutor) browser).executeScript(script, args);
-    }
-
-    private String textOf(String id) {
-        return (String) js("const e = document.getElementById(arguments[0]); return e ? e.textContent : null;", id);
+    public void browser() {
+        browser = ui.browser();
+        wait = ui.await();
     }
 
     @Test
     public void anAdminCreatesResizesAttachesWatchesIoAndDeletesAVolume() throws Exception {
-        browser.get(app.httpUrl() + "/");
-        visible(By.id("login-user")).sendKeys("admin");
-        browser.findElement(By.id("login-password")).sendKeys(adminPassword);
-        browser.findElement(By.cssSelector("#login button[type=submit]")).click();
-        visible(By.id("nav-volumes")).click();
-        wait.until(ExpectedConditions.urlContains("#/volumes"));
+        ui.logIn(app.httpUrl(), "admin", adminPassword);
+        ui.go("volumes");
 
-        fill("create-volume-name", "web1");
-        fill("create-volume-size", "5000");
-        submit("create-volume");
+        ui.fill("create-volume-name", "web1");
+        ui.fill("create-volume-size", "5000");
+        ui.submit("create-volume");
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("create-volume-size-error"), "4096"));
-        fill("create-volume-size", "16M");
-        submit("create-volume");
+        ui.fill("create-volume-size", "16M");
+        ui.submit("create-volume");
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("volume-detail-name"), "web1"));
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("volumes-table"), "web1"));
-        assertEquals("available", textOf("volume-detail-state"));
+        assertEquals("available", ui.textOf("volume-detail-state"));
 
-        fill("resize-volume-size", "32M");
-        submit("resize-volume");
+        ui.fill("resize-volume-size", "32M");
+        ui.submit("resize-volume");
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("volume-detail-size"), "33554432 bytes"));
 
-        fill("attach-volume-instanceId", "vm-web");
-        submit("attach-volume");
-        URI uri = URI.create(visible(By.id("volume-uri")).getText().strip());
+        ui.fill("attach-volume-instanceId", "vm-web");
+        ui.submit("attach-volume");
+        URI uri = URI.create(ui.visible(By.id("volume-uri")).getText().strip());
         assertEquals("nbds", uri.getScheme());
-        assertEquals("in-use", textOf("volume-detail-state"));
+        assertEquals("in-use", ui.textOf("volume-detail-state"));
         Path dir = tmp.newFolder("tls").toPath();
-        Files.writeString(dir.resolve("ca-cert.pem"), textOf("volume-ca-cert"));
-        Files.writeString(dir.resolve("client-cert.pem"), textOf("volume-client-cert"));
-        Files.writeString(dir.resolve("client-key.pem"), textOf("volume-client-key"));
+        Files.writeString(dir.resolve("ca-cert.pem"), ui.textOf("volume-ca-cert"));
+        Files.writeString(dir.resolve("client-cert.pem"), ui.textOf("volume-client-cert"));
+        Files.writeString(dir.resolve("client-key.pem"), ui.textOf("volume-client-key"));
 
         // A real client writes through the details the page showed; the chart sees its writes.
         Path image = dir.resolve("image.raw");
@@ -166,16 +110,16 @@ public class VolumesUiTest {
         assertTrue(convert.waitFor(60, TimeUnit.SECONDS));
         assertEquals(out, 0, convert.exitValue());
         wait.until(d -> {
-            Object writes = js("return document.getElementById('volume-rates').dataset.writeOps");
+            Object writes = ui.js("return document.getElementById('volume-rates').dataset.writeOps");
             return writes != null && Long.parseLong((String) writes) > 0;
         });
-        assertThat(textOf("volume-rates"), containsString("write"));
-        visible(By.id("volume-iops-chart"));
+        assertThat(ui.textOf("volume-rates"), containsString("write"));
+        ui.visible(By.id("volume-iops-chart"));
 
         // Detach once the engine has seen the client's connection close, then delete.
-        js("window.confirm = () => true;");
+        ui.js("window.confirm = () => true;");
         wait.until(d -> {
-            if ("available".equals(textOf("volume-detail-state"))) {
+            if ("available".equals(ui.textOf("volume-detail-state"))) {
                 return true;
             }
             List<WebElement> detach = browser.findElements(By.id("detach-volume"));
@@ -184,9 +128,9 @@ public class VolumesUiTest {
             }
             return false;
         });
-        visible(By.id("attach-volume"));
-        js("window.confirm = () => true;");
-        visible(By.id("delete-volume")).click();
-        wait.until(d -> textOf("volumes-table") != null && !textOf("volumes-table").contains("web1"));
+        ui.visible(By.id("attach-volume"));
+        ui.js("window.confirm = () => true;");
+        ui.visible(By.id("delete-volume")).click();
+        wait.until(d -> ui.textOf("volumes-table") != null && !ui.textOf("volumes-table").contains("web1"));
     }
 }
