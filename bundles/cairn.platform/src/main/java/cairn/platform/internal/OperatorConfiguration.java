@@ -50,6 +50,10 @@ final class OperatorConfiguration {
         if (dir == null) {
             return new CheckReport("configuration", true, "no operator configuration directory");
         }
+        if (!Files.isDirectory(Path.of(dir))) {
+            // removed by hand: nothing of the operator's to wait for (FileInstall watches for it)
+            return new CheckReport("configuration", true, "no operator configuration files in " + dir);
+        }
         String filter = context.getProperty(FILTER);
         Pattern wanted = Pattern.compile(filter == null ? ".*\\.(cfg|config)" : filter);
         List<Path> files;
