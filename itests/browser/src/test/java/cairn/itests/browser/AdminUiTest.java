@@ -11,13 +11,10 @@ import static org.junit.Assert.assertTrue;
 import java.time.Duration;
 import java.util.List;
 
-import org.junit.AfterClass;
 import org.junit.Before;
-import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
-import org.junit.rules.TemporaryFolder;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Cookie;
 import org.openqa.selenium.JavascriptExecutor;
@@ -35,33 +32,35 @@ import cairn.itests.support.ApplianceProcess;
 public class AdminUiTest {
 
     @ClassRule
-    public static TemporaryFolder tmp = new TemporaryFolder();
+    public static RunningAppliance appliance = new RunningAppliance();
 
-    private static ApplianceProcess app;
-    private static String adminPassword;
+    private ApplianceProcess app;
+    private String adminPassword;
     private WebDriver browser;
     private WebDriverWait wait;
 
     @Rule
     public BrowserSession ui = new BrowserSession(Duration.ofSeconds(20));
 
-    @BeforeClass
-    public static void startAppliance() {
-        app = ApplianceProcess.create(tmp.getRoot().toPath()).startAndAwaitReady();
-        adminPassword = app.initialAdminPassword();
-    }
-
-    @AfterClass
-    public static void stopAppliance() {
-        if (app != null) {
-            app.stop();
-        }
-    }
-
     @Before
     public void browser() {
+        app = appliance.app();
+        adminPassword = appliance.adminPassword();
         browser = ui.browser();
         wait = ui.await();
+    }
+
+    /** Something happening on the appliance behind the browser's back: a user created over REST. */
+    private void createUserOverRest(String name, String password, String role) throws Exception {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var body = "{\"name\":\"" + name + "\",\"password\":\"" + password + "\",\"role\":\"" + role + "\"}";
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.httpUrl() + "/api/v1/users"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Basic " + java.util.Base64.getEncoder()
+                        .encodeToString(("admin:" + adminPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
     }
 
     /** The texts of one column, read in one step: tables re-render while the page refreshes them. */
@@ -167,29 +166,13 @@ public class AdminUiTest {
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("log-state"), "live"));
         assertThat(ui.visible(By.id("log-lines")).getText(), containsString("First boot"));
         // something new happens on the appliance: a user created through the REST API
-        var client = java.net.http.HttpClient.newHttpClient();
-        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.httpUrl() + "/api/v1/users"))
-                .header("Content-Type", "application/json")
-                .header("Authorization", "Basic " + java.util.Base64.getEncoder()
-                        .encodeToString(("admin:" + adminPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                        "{\"name\":\"tailtest\",\"password\":\"a long enough password\",\"role\":\"viewer\"}"))
-                .build();
-        assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        createUserOverRest("tailtest", "a long enough password", "viewer");
         wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("log-lines"), "User 'tailtest'"));
     }
 
     @Test
     public void aUserChangesTheirPasswordAndLogsInWithTheNewOne() throws Exception {
-        var client = java.net.http.HttpClient.newHttpClient();
-        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(app.httpUrl() + "/api/v1/users"))
-                .header("Content-Type", "application/json")
-                .header("Authorization", "Basic " + java.util.Base64.getEncoder()
-                        .encodeToString(("admin:" + adminPassword).getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
-                        "{\"name\":\"olivia\",\"password\":\"olivia's first password\",\"role\":\"operator\"}"))
-                .build();
-        assertEquals(201, client.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        createUserOverRest("olivia", "olivia's first password", "operator");
         ui.logIn(app.httpUrl(), "olivia", "olivia's first password");
         assertTrue("an operator has no audit page", browser.findElements(By.id("nav-audit")).isEmpty());
         ui.go("users");

@@ -14,9 +14,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.AfterClass;
 import org.junit.Before;
-import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Rule;
 import org.junit.Test;
@@ -37,32 +35,23 @@ import cairn.itests.support.ApplianceProcess;
 public class VolumesUiTest {
 
     @ClassRule
-    public static TemporaryFolder tmp = new TemporaryFolder();
+    public static RunningAppliance appliance = new RunningAppliance();
 
-    private static ApplianceProcess app;
-    private static String adminPassword;
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private ApplianceProcess app;
+    private String adminPassword;
     private WebDriver browser;
     private WebDriverWait wait;
 
     @Rule
     public BrowserSession ui = new BrowserSession(Duration.ofSeconds(30));
 
-    @BeforeClass
-    public static void startAppliance() {
-        app = ApplianceProcess.create(tmp.getRoot().toPath().resolve("data"), List.of(), java.util.Map.of())
-                .startAndAwaitReady();
-        adminPassword = app.initialAdminPassword();
-    }
-
-    @AfterClass
-    public static void stopAppliance() {
-        if (app != null) {
-            app.stop();
-        }
-    }
-
     @Before
     public void browser() {
+        app = appliance.app();
+        adminPassword = appliance.adminPassword();
         browser = ui.browser();
         wait = ui.await();
     }
