@@ -14,8 +14,11 @@ import java.util.stream.Stream;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.service.component.ComponentConstants;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
@@ -101,13 +104,39 @@ final class OperatorConfiguration {
             }
             boolean found = false;
             for (ComponentConfigurationDTO cc : scr.getComponentConfigurationDTOs(d)) {
-                found |= mentions(cc.properties.get(Constants.SERVICE_PID), c.getPid());
+                found |= mentions(appliedProperties(d, cc).get(Constants.SERVICE_PID), c.getPid());
             }
             if (!found) {
                 return false;
             }
         }
         return true;
+    }
+
+    /**
+     * The properties the component instance runs with. SCR shows a new configuration in the
+     * DTO before it has called the component's modified method (and while an activation with
+     * the old one may still be running); the service registration's properties change only
+     * after that method has returned, so a component offering a service is judged by those.
+     */
+    private Map<String, Object> appliedProperties(ComponentDescriptionDTO d, ComponentConfigurationDTO cc) {
+        if (d.serviceInterfaces != null && d.serviceInterfaces.length > 0) {
+            try {
+                ServiceReference<?>[] refs = context.getAllServiceReferences(null,
+                        "(" + ComponentConstants.COMPONENT_ID + "=" + cc.id + ")");
+                if (refs != null && refs.length > 0) {
+                    Map<String, Object> props = new HashMap<>();
+                    for (String key : refs[0].getPropertyKeys()) {
+                        props.put(key, refs[0].getProperty(key));
+                    }
+                    return props;
+                }
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        // no service (or not registered now): the DTO is all there is to go by
+        return cc.properties;
     }
 
     private static boolean mentions(Object servicePid, String pid) {
