@@ -17,9 +17,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The transmission phase of one connection. The connection's thread reads requests through
  * one input buffer (a burst of pipelined requests arrives in one read) and runs the small
- * READs and plain WRITEs itself: a pool handoff would cost more than a cached 4 KiB read.
- * Their replies collect in a batch that leaves in one write whenever the thread is about to
- * block. Everything that may take long (large transfers, FUA writes, FLUSH, TRIM,
+ * READs and every plain WRITE itself: a pool handoff would cost more than a cached 4 KiB read,
+ * and a write only copies into the page cache, where the kernel runs one write to a file at a
+ * time anyway. Their replies collect in a batch that leaves in one write whenever the thread
+ * is about to block. Everything that may take long (large READs, FUA writes, FLUSH, TRIM,
  * WRITE_ZEROES, BLOCK_STATUS) goes to a small worker pool, so requests still run in parallel
  * and their replies leave in completion order. Work handed over is bounded by count and by
  * bytes: a client cannot make the server hold more than {@link Limits#maxBytesInFlight()} of
@@ -215,6 +216,24 @@ final class Session {
                 in.position(in.position() + (int) length);
             }
             execute(new Request(type, flags, handle, offset, length, payload, 0), replies.batched);
+            return true;
+        }
+        if (type == Nbd.CMD_WRITE && !fua && limits.inlineMax() > 0) {
+            // A large plain WRITE runs here too, from the buffer its payload was just read into
+            // (still in this core's cache). The kernel serializes buffered writes to one file
+            // anyway (the inode lock), so a worker would add a cache-cold copy, lock spinning
+            // against the other workers and a thread switch, and gain no parallelism.
+            ByteBuffer payload = pool.acquire((int) length);
+            try {
+                readPayload(payload);
+                payload.flip();
+                if (!export.ready()) {
+                    replies.flush();
+                }
+                execute(new Request(type, flags, handle, offset, length, payload, 0), replies.batched);
+            } finally {
+                pool.release(payload);
+            }
             return true;
         }
         int bytes = type == Nbd.CMD_WRITE || type == Nbd.CMD_READ ? (int) length : 0;
