@@ -2,7 +2,9 @@ package cairn.blockstore.api;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -40,6 +42,38 @@ public interface VolumeChannel extends AutoCloseable {
 
     /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}. */
     void read(long offset, ByteBuffer dst) throws IOException;
+
+    /**
+     * The bytes at {@code [offset, offset+length)} as a region of the volume's storage that the
+     * caller sends to a channel itself, so that they need not pass through a buffer of this
+     * process (on Linux the kernel moves them from the page cache to a socket: sendfile).
+     * Empty when this range has to be read with {@link #read} (the default). Checked and
+     * counted like a read when it is returned, and failing like one (fenced, unavailable,
+     * out of range). A fence or an engine restart does not wait for a region's bytes to leave,
+     * but closing the volume waits a bounded time for open regions. Close it when done.
+     *
+     * @since 1.3
+     */
+    default Optional<Region> region(long offset, int length) throws IOException {
+        return Optional.empty();
+    }
+
+    /** A range of a volume's storage on its way to a channel; see {@link VolumeChannel#region}. */
+    interface Region extends AutoCloseable {
+
+        /** Bytes in the region. */
+        int length();
+
+        /**
+         * Sends every byte of the region to {@code target} (a blocking channel). When this
+         * throws, some of the bytes may already have gone.
+         */
+        void sendTo(WritableByteChannel target) throws IOException;
+
+        /** Releases the region. Idempotent; never throws. */
+        @Override
+        void close();
+    }
 
     /**
      * Writes the bytes of {@code src} from its position to its limit at {@code offset}.

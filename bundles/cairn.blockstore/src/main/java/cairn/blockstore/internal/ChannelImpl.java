@@ -2,8 +2,11 @@ package cairn.blockstore.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 import org.slf4j.Logger;
@@ -75,6 +78,61 @@ final class ChannelImpl implements VolumeChannel {
             volume.readBytes.add(n);
         } finally {
             volume.io.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Optional<Region> region(long offset, int length) throws IOException {
+        checkRequest(offset, length);
+        volume.io.readLock().lock();
+        try {
+            ensureOpen();
+            checkRange(offset, length);
+            if (length == 0 || !volume.sendable(offset, length)) {
+                return Optional.empty();
+            }
+            volume.pin();
+            volume.readOps.increment();
+            volume.readBytes.add(length);
+        } finally {
+            volume.io.readLock().unlock();
+        }
+        // sent without the io lock: a client that stops reading must not hold up a fence
+        return Optional.of(new FileRegion(volume, offset, length));
+    }
+
+    /** A pinned range of the data file; see {@link VolumeFile#pin}. */
+    private static final class FileRegion implements Region {
+
+        private final VolumeFile volume;
+        private final long offset;
+        private final int length;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        FileRegion(VolumeFile volume, long offset, int length) {
+            this.volume = volume;
+            this.offset = offset;
+            this.length = length;
+        }
+
+        @Override
+        public int length() {
+            return length;
+        }
+
+        @Override
+        public void sendTo(WritableByteChannel target) throws IOException {
+            if (released.get()) {
+                throw new IllegalStateException("region already closed");
+            }
+            volume.sendTo(offset, length, target);
+        }
+
+        @Override
+        public void close() {
+            if (released.compareAndSet(false, true)) {
+                volume.unpin();
+            }
         }
     }
 

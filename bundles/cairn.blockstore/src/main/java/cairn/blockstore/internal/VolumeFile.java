@@ -5,12 +5,14 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
@@ -36,6 +38,8 @@ final class VolumeFile implements AutoCloseable {
     static final int BLOCK = VolumeService.TRACKING_BLOCK_SIZE;
     private static final int STRIPES = 256;
     private static final int MAX_EXTENTS = 4096;
+    /** How long closing waits for regions still being sent. */
+    private static final long SEND_DRAIN_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** Read-only zeros; every use takes a duplicate so positions do not interfere. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(BLOCK).asReadOnlyBuffer();
 
@@ -56,6 +60,8 @@ final class VolumeFile implements AutoCloseable {
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private final ConcurrentLinkedQueue<Long> pending = new ConcurrentLinkedQueue<>();
     private final Object foldLock = new Object();
+    /** Regions being sent (see {@link #pin}); the array is also the monitor. */
+    private final int[] sends = new int[1];
     private final List<ViewImpl> views = new CopyOnWriteArrayList<>();
     private final AtomicInteger viewCounter = new AtomicInteger();
     private volatile long size;
@@ -152,6 +158,53 @@ final class VolumeFile implements AutoCloseable {
                 long to = Math.min(offset + len, (b + 1) * BLOCK);
                 dst.put(start + (int) (from - offset), ZEROS.duplicate(), 0, (int) (to - from));
             }
+        }
+    }
+
+    /**
+     * Whether {@code [offset, offset+len)} can be sent from the data file as it is: no block
+     * in it was trimmed (a trimmed block reads as zeros whatever the file still holds).
+     */
+    boolean sendable(long offset, int len) {
+        long last = (offset + len - 1) / BLOCK;
+        for (long b = offset / BLOCK; b <= last && len > 0; b++) {
+            if (map.alloc(b) == BlockMap.TRIMMED) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Counts a region on its way out (see {@link ChannelImpl#region}). Caller holds io's read
+     * lock, so none is pinned once {@link #close} runs under the write lock.
+     */
+    void pin() {
+        synchronized (sends) {
+            sends[0]++;
+        }
+    }
+
+    void unpin() {
+        synchronized (sends) {
+            if (--sends[0] == 0) {
+                sends.notifyAll();
+            }
+        }
+    }
+
+    /** Sends {@code len} bytes at {@code offset} of the data file to {@code target}. */
+    void sendTo(long offset, int len, WritableByteChannel target) throws IOException {
+        long pos = offset;
+        long end = offset + len;
+        while (pos < end) {
+            long n = data.transferTo(pos, end - pos, target);
+            if (n <= 0) {
+                // the data file is as long as the volume, so this is not its end: the target
+                // would not take more (a non-blocking channel)
+                throw new IOException("sent " + (pos - offset) + " of " + len + " bytes: the channel took no more");
+            }
+            pos += n;
         }
     }
 
@@ -357,6 +410,7 @@ final class VolumeFile implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        awaitSends();
         try {
             flush();
         } finally {
@@ -366,6 +420,26 @@ final class VolumeFile implements AutoCloseable {
             views.clear();
             map.close();
             raf.close();
+        }
+    }
+
+    /**
+     * Lets regions already on their way out finish, for a bounded time: a client that stopped
+     * reading its socket cannot hold a restart up. One still sending after that fails when the
+     * file closes under it, and its connection ends.
+     */
+    private void awaitSends() {
+        long deadline = System.nanoTime() + SEND_DRAIN_NANOS;
+        synchronized (sends) {
+            long left;
+            while (sends[0] > 0 && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    sends.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 

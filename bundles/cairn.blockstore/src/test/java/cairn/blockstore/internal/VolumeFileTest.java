@@ -175,6 +175,57 @@ public class VolumeFileTest {
     }
 
     @Test
+    public void regionsSendTheFileUnlessTrimmedAndCloseWaitsForThem() throws Exception {
+        VolumeFile v = create("vol-send", 4L * BLOCK);
+        try {
+            byte[] data = new byte[2 * BLOCK];
+            new Random(3).nextBytes(data);
+            v.write(BLOCK, ByteBuffer.wrap(data));
+            assertTrue(v.sendable(BLOCK, data.length));
+            Path out = tmp.newFile("sent").toPath();
+            try (java.nio.channels.FileChannel target = java.nio.channels.FileChannel.open(out,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                v.sendTo(BLOCK + 100, data.length - 200, target);
+            }
+            assertArrayEquals(Arrays.copyOfRange(data, 100, data.length - 100), Files.readAllBytes(out));
+
+            v.zero(2L * BLOCK, BLOCK, false);
+            assertFalse("a trimmed block reads zeros whatever the file holds", v.sendable(BLOCK, data.length));
+            assertTrue(v.sendable(BLOCK, BLOCK));
+
+            v.pin();
+            java.util.concurrent.CompletableFuture<Void> closed = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                v.io.writeLock().lock();
+                try {
+                    v.close();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                } finally {
+                    v.io.writeLock().unlock();
+                }
+            });
+            // close is waiting for the pinned region (timed wait on its monitor), not done
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                    .until(() -> v.data().isOpen() && !closed.isDone() && waitingForSends());
+            assertTrue(v.data().isOpen());
+            v.unpin();
+            closed.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertFalse(v.data().isOpen());
+        } finally {
+            if (v.data().isOpen()) {
+                v.close();
+            }
+        }
+    }
+
+    /** Some thread waits in VolumeFile.awaitSends. */
+    private static boolean waitingForSends() {
+        return Thread.getAllStackTraces().entrySet().stream()
+                .anyMatch(e -> e.getKey().getState() == Thread.State.TIMED_WAITING && Arrays.stream(e.getValue())
+                        .anyMatch(f -> f.getMethodName().equals("awaitSends")));
+    }
+
+    @Test
     public void growKeepsDataAndNewSpaceReadsZero() throws Exception {
         try (VolumeFile v = create("vol-grow", 2L * BLOCK + 4096)) {
             byte[] data = new byte[4096];

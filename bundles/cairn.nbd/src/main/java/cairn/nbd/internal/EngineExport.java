@@ -2,6 +2,7 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -202,6 +203,25 @@ final class EngineExport implements Export {
             c.read(offset, dst);
             return null;
         });
+    }
+
+    @Override
+    public Region region(long offset, int length) throws IOException {
+        VolumeChannel.Region region = call(c -> c.region(offset, length).orElse(null));
+        if (region == null) {
+            return null;
+        }
+        return new Region() {
+            @Override
+            public void sendTo(WritableByteChannel target) throws IOException {
+                region.sendTo(target);
+            }
+
+            @Override
+            public void close() {
+                region.close();
+            }
+        };
     }
 
     @Override

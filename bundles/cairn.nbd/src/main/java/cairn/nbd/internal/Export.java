@@ -2,6 +2,7 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.util.function.Consumer;
 
 /**
@@ -31,6 +32,15 @@ interface Export {
 
     /** Fills {@code dst} from its position to its limit with the bytes at {@code offset}. */
     void read(long offset, ByteBuffer dst) throws IOException;
+
+    /**
+     * The bytes at {@code offset} as a region the connection sends to its socket itself
+     * (without a copy through this process where the transport allows), or null when this
+     * range must be read with {@link #read}. Fails as {@link #read} would.
+     */
+    default Region region(long offset, int length) throws IOException {
+        return null;
+    }
 
     /** Writes {@code src} from its position to its limit at {@code offset}; durable on return when {@code fua}. */
     void write(long offset, ByteBuffer src, boolean fua) throws IOException;
@@ -69,6 +79,16 @@ interface Export {
      * the connection closes at once instead of at its next request. Called once.
      */
     void onFenced(Consumer<String> closer);
+
+    /** A range of an export on its way to a socket; see {@link Export#region}. */
+    interface Region extends AutoCloseable {
+
+        /** Sends the whole range to {@code target}; when this throws, part of it may have gone. */
+        void sendTo(WritableByteChannel target) throws IOException;
+
+        @Override
+        void close();
+    }
 
     /** Receives block status extents in order. */
     interface ExtentSink {

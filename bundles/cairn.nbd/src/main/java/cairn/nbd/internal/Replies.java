@@ -2,6 +2,7 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -27,6 +28,23 @@ final class Replies {
     /** Fills a READ reply's data area completely (from position to limit). */
     interface Filler {
         void fill(ByteBuffer dst) throws IOException;
+
+        /** The data as a region to send from the file as it is, or null: then {@link #fill} is used. */
+        default Export.Region region() throws IOException {
+            return null;
+        }
+    }
+
+    /**
+     * A reply whose header has left but not all of its data: the stream can no longer be
+     * framed, so the connection must end (the client resends on its next connection).
+     */
+    static final class CutShortException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        CutShortException(String message, IOException cause) {
+            super(message, cause);
+        }
     }
 
     /** Where replies go. */
@@ -160,6 +178,14 @@ final class Replies {
 
         @Override
         public void read(long handle, long offset, int length, Filler filler) throws IOException {
+            WritableByteChannel plain = wire.plainChannel();
+            Export.Region region = plain == null || length == 0 ? null : filler.region();
+            if (region != null) {
+                try (region) {
+                    send(handle, offset, length, region, plain);
+                }
+                return;
+            }
             ByteBuffer data = pool.acquire(length);
             try {
                 filler.fill(data);
@@ -178,6 +204,27 @@ final class Replies {
             } finally {
                 pool.release(data);
             }
+        }
+    }
+
+    /**
+     * The header, then the data from the file to the socket by the kernel (sendfile): no copy
+     * through a buffer of this process, on either side of it.
+     */
+    private void send(long handle, long offset, int length, Export.Region region, WritableByteChannel plain)
+            throws IOException {
+        lock.lock();
+        try {
+            header.clear();
+            dataHeader(header, handle, offset, length);
+            wire.write(header.flip());
+            try {
+                region.sendTo(plain);
+            } catch (IOException e) {
+                throw new CutShortException("READ reply cut short: " + e.getMessage(), e);
+            }
+        } finally {
+            lock.unlock();
         }
     }
 

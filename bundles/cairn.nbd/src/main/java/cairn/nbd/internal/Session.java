@@ -355,7 +355,17 @@ final class Session {
             boolean fua = (r.flags & Nbd.CMD_FLAG_FUA) != 0;
             switch (r.type) {
             case Nbd.CMD_READ:
-                out.read(r.handle, r.offset, (int) r.length, dst -> export.read(r.offset, dst));
+                out.read(r.handle, r.offset, (int) r.length, new Replies.Filler() {
+                    @Override
+                    public void fill(ByteBuffer dst) throws IOException {
+                        export.read(r.offset, dst);
+                    }
+
+                    @Override
+                    public Export.Region region() throws IOException {
+                        return export.region(r.offset, (int) r.length);
+                    }
+                });
                 break;
             case Nbd.CMD_WRITE:
                 export.write(r.offset, r.payload, fua);
@@ -393,6 +403,11 @@ final class Session {
                 return;
             }
             replyQuietly(out, r.handle, e.errno(), e.getMessage());
+        } catch (Replies.CutShortException e) {
+            if (!closed.get()) {
+                LOG.warn("NBD {} request {} at {}: {}; closing the connection", id, r.type, r.offset, e.getMessage());
+            }
+            close(e.getMessage());
         } catch (IOException e) {
             if (!closed.get()) {
                 LOG.warn("NBD {} request {} at {} failed: {}", id, r.type, r.offset, e.toString());

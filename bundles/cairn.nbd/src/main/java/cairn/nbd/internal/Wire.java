@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 
 import javax.net.ssl.SSLContext;
 
@@ -27,6 +28,15 @@ interface Wire extends Closeable {
 
     /** Writes every buffer completely, in order. Callers serialize writes. */
     void write(ByteBuffer... srcs) throws IOException;
+
+    /**
+     * The channel under this wire when bytes may go to it as they are (no TLS), so a READ
+     * reply's data can be sent from the file straight to the socket; else null. Writes to it
+     * follow the same rule as {@link #write}: callers serialize them.
+     */
+    default WritableByteChannel plainChannel() {
+        return null;
+    }
 
     /** Whether {@link #startTls} can work on this transport. */
     boolean tlsCapable();

@@ -3,6 +3,7 @@ package cairn.nbd.internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,6 +17,10 @@ final class FileExport implements Export {
     private final long size;
     private final AtomicInteger open;
     volatile Consumer<String> fenced;
+    /** Regions sent whole. */
+    final AtomicInteger regionsSent = new AtomicInteger();
+    /** Regions fail half way through. */
+    volatile boolean breakRegions;
 
     private final boolean readOnly;
 
@@ -68,6 +73,38 @@ final class FileExport implements Export {
             }
             pos += n;
         }
+    }
+
+    /** Every read may leave as a region, as the engine's do: the sendfile path is what the tests cover. */
+    @Override
+    public Region region(long offset, int length) {
+        return new Region() {
+            @Override
+            public void sendTo(WritableByteChannel target) throws IOException {
+                long pos = offset;
+                long end = offset + length;
+                if (breakRegions) {
+                    // half of it leaves, then the storage fails
+                    end = offset + length / 2;
+                }
+                while (pos < end) {
+                    long n = file.transferTo(pos, end - pos, target);
+                    if (n <= 0) {
+                        throw new IOException("short transfer");
+                    }
+                    pos += n;
+                }
+                if (breakRegions) {
+                    throw new IOException("storage failed half way");
+                }
+                regionsSent.incrementAndGet();
+            }
+
+            @Override
+            public void close() {
+                // nothing pinned
+            }
+        };
     }
 
     @Override

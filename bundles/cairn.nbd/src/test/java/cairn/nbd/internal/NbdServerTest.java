@@ -61,12 +61,21 @@ public class NbdServerTest {
     }
 
     RawClient connected() throws IOException {
-        RawClient c = new RawClient(port).hello();
-        return c;
+        return new RawClient(port).hello();
+    }
+
+    Path unixSocket() throws IOException {
+        try (var files = Files.list(tmp.getRoot().toPath().resolve("run"))) {
+            return files.filter(p -> p.toString().endsWith(".sock")).findFirst().orElseThrow();
+        }
     }
 
     RawClient transmitting(boolean structured, boolean meta) throws IOException {
-        RawClient c = connected();
+        return transmitting(connected(), structured, meta);
+    }
+
+    /** {@code c} has said hello. */
+    RawClient transmitting(RawClient c, boolean structured, boolean meta) throws IOException {
         if (structured) {
             c.option(Nbd.OPT_STRUCTURED_REPLY, new byte[0]);
             assertEquals(Nbd.REP_ACK, c.optionReply().type());
@@ -381,6 +390,65 @@ public class NbdServerTest {
     }
 
     @Test
+    public void largeReadsOnTheUnixSocketLeaveStraightFromTheFile() throws IOException {
+        int length = 1 << 20;
+        try (RawClient c = transmitting(true, false)) {
+            c.request(0, Nbd.CMD_READ, 1, 4096, length);
+            c.out.flush();
+            assertOffsetData(c.anyReply(), 1, 4096, length);
+            assertEquals("over TCP the data is copied (sendfile there costs the client more)", 0,
+                    catalog.opened.get("secret-export").regionsSent.get());
+        }
+        try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), true, false)) {
+            c.request(0, Nbd.CMD_READ, 2, 4096, length);
+            c.out.flush();
+            assertOffsetData(c.anyReply(), 2, 4096, length);
+            FileExport export = catalog.opened.get("secret-export");
+            waitFor("the structured reply's data sent from the file", () -> export.regionsSent.get() == 1);
+        }
+        try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), false, false)) {
+            c.request(0, Nbd.CMD_READ, 3, SIZE - length, length);
+            c.out.flush();
+            assertEquals(0, c.simpleReply(3));
+            byte[] data = new byte[length];
+            c.in.readFully(data);
+            assertArrayEquals(java.util.Arrays.copyOfRange(original, SIZE - length, SIZE), data);
+            FileExport export = catalog.opened.get("secret-export");
+            waitFor("the simple reply's data sent from the file", () -> export.regionsSent.get() == 1);
+        }
+    }
+
+    private void assertOffsetData(RawClient.Chunk r, long handle, long offset, int length) {
+        assertEquals(Nbd.REPLY_TYPE_OFFSET_DATA, r.type());
+        assertEquals(handle, r.handle());
+        ByteBuffer p = ByteBuffer.wrap(r.payload());
+        assertEquals(offset, p.getLong());
+        byte[] data = new byte[length];
+        p.get(data);
+        assertArrayEquals(java.util.Arrays.copyOfRange(original, (int) offset, (int) offset + length), data);
+    }
+
+    @Test
+    public void aReadReplyCutShortEndsItsConnectionOnly() throws IOException {
+        int length = 1 << 20;
+        try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), false, false)) {
+            catalog.opened.get("secret-export").breakRegions = true;
+            c.request(0, Nbd.CMD_READ, 1, 0, length);
+            c.out.flush();
+            // the header and half the data had left: no error reply can follow, the stream ends
+            assertEquals(0, c.simpleReply(1));
+            byte[] data = new byte[length];
+            try {
+                c.in.readFully(data);
+                throw new AssertionError("a reply cut short must end the connection");
+            } catch (IOException expected) {
+                // closed after the part that left
+            }
+        }
+        assertServerStillServes();
+    }
+
+    @Test
     public void blockStatusNeedsAMetaContext() throws IOException {
         try (RawClient c = transmitting(true, false)) {
             c.request(0, Nbd.CMD_BLOCK_STATUS, 1, 0, 4096);
@@ -510,11 +578,7 @@ public class NbdServerTest {
 
     @Test
     public void unixSocketServesTheSameExports() throws Exception {
-        Path socket = tmp.getRoot().toPath().resolve("run");
-        Path sock;
-        try (var files = Files.list(socket)) {
-            sock = files.filter(p -> p.toString().endsWith(".sock")).findFirst().orElseThrow();
-        }
+        Path sock = unixSocket();
         try (var ch = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock))) {
             ByteBuffer hello = ByteBuffer.allocate(18);
             while (hello.hasRemaining()) {

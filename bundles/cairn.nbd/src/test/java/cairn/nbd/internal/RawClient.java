@@ -14,16 +14,33 @@ import java.nio.charset.StandardCharsets;
 /** A byte-level NBD client for the tests: speaks exactly what the test says, right or wrong. */
 final class RawClient implements AutoCloseable {
 
+    /** The TCP socket; null on a unix socket. */
     final Socket socket;
+    private final java.io.Closeable connection;
+    private final InputStream raw;
     final DataInputStream in;
     final DataOutputStream out;
 
     RawClient(int port) throws IOException {
         socket = new Socket("127.0.0.1", port);
+        connection = socket;
         socket.setSoTimeout(10_000);
-        in = new DataInputStream(socket.getInputStream());
+        raw = socket.getInputStream();
+        in = new DataInputStream(raw);
         socket.setTcpNoDelay(true);
         out = new DataOutputStream(new java.io.BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+    }
+
+    /** Over the unix socket at {@code path} (reads block without a timeout there). */
+    RawClient(java.nio.file.Path path) throws IOException {
+        java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(path));
+        socket = null;
+        connection = channel;
+        raw = java.nio.channels.Channels.newInputStream(channel);
+        in = new DataInputStream(raw);
+        out = new DataOutputStream(new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(channel),
+                1 << 16));
     }
 
     /** Reads the server greeting and answers with these client flags. */
@@ -148,7 +165,6 @@ final class RawClient implements AutoCloseable {
 
     /** True when the server closed the connection (end of stream or reset), within the socket timeout. */
     boolean closedByServer() throws IOException {
-        InputStream raw = socket.getInputStream();
         try {
             while (true) {
                 if (raw.read() < 0) {
@@ -166,6 +182,6 @@ final class RawClient implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        socket.close();
+        connection.close();
     }
 }

@@ -400,6 +400,44 @@ public class BlockstoreTest {
     }
 
     @Test
+    public void aRegionSendsTheVolumesBytesAndFollowsTheReadRules() throws Exception {
+        VolumeService volumes = engine();
+        Volume v = volumes.create(ALICE, "region-1", MIB);
+        Attachment a = volumes.attach(ALICE, v.id(), "inst-r").attachment();
+        byte[] data = random(3 * 65536, 11);
+        try (VolumeChannel ch = volumes.open(a.exportName())) {
+            ch.write(0, ByteBuffer.wrap(data), false);
+            java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
+            try (VolumeChannel.Region r = ch.region(4096, 2 * 65536).orElseThrow()) {
+                assertEquals(2 * 65536, r.length());
+                r.sendTo(java.nio.channels.Channels.newChannel(sent));
+            }
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 4096, 4096 + 2 * 65536), sent.toByteArray());
+            try {
+                ch.region(MIB - 4096, 8192);
+                fail("a region past the end");
+            } catch (IllegalArgumentException expected) {
+                // as a read
+            }
+            ch.trim(65536, 65536);
+            assertTrue("a trimmed range is read, not sent from the file", ch.region(0, 3 * 65536).isEmpty());
+            VolumeChannel.Region open = ch.region(0, 4096).orElseThrow();
+            volumes.forceDetach(ADMIN, v.id(), a.attachmentId());
+            try {
+                ch.region(0, 4096);
+                fail("a fenced channel must not read");
+            } catch (AttachmentFencedException expected) {
+                assertEquals(a.epoch(), expected.epoch());
+            }
+            // a region taken before the fence still sends: reads in flight are not cut
+            java.io.ByteArrayOutputStream late = new java.io.ByteArrayOutputStream();
+            open.sendTo(java.nio.channels.Channels.newChannel(late));
+            open.close();
+            assertArrayEquals(java.util.Arrays.copyOfRange(data, 0, 4096), late.toByteArray());
+        }
+    }
+
+    @Test
     public void forcedDetachFencesOpenConnections() throws Exception {
         VolumeService volumes = engine();
         Volume v = volumes.create(ALICE, "fence-1", MIB);
