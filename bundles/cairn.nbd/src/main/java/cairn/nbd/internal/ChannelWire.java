@@ -7,6 +7,7 @@ import java.nio.channels.WritableByteChannel;
 
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 
 /** A blocking socket channel (TCP or unix): reads and gathering writes straight from direct buffers. */
 final class ChannelWire implements Wire {
@@ -74,6 +75,10 @@ final class ChannelWire implements Wire {
         engine.setUseClientMode(false);
         engine.setNeedClientAuth(true);
         engine.setEnabledProtocols(TlsWire.PROTOCOLS);
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setCipherSuites(TlsWire.preferredOrder(engine.getEnabledCipherSuites()));
+        parameters.setUseCipherSuitesOrder(true);
+        engine.setSSLParameters(parameters);
         return TlsWire.handshake(channel, this, engine);
     }
 

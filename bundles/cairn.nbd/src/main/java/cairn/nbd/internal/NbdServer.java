@@ -201,7 +201,7 @@ final class NbdServer {
             }
             Wire wire = new ChannelWire(channel, !unix);
             boolean tlsRequired = settings.tls() != null && !unix;
-            agreed = new Negotiation(wire, new Peer(address, unix, null), catalog, unix ? null : settings.tls(),
+            agreed = new Negotiation(wire, new Peer(address, unix), catalog, unix ? null : settings.tls(),
                     tlsRequired, settings.limits(), state).run();
         } catch (IOException | RuntimeException e) {
             LOG.info("NBD {} from {} ended during negotiation: {}", id, address, e.getMessage());

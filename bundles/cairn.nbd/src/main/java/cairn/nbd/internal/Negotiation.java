@@ -231,7 +231,7 @@ final class Negotiation {
             throw new Ended("TLS handshake failed: " + e.getMessage());
         }
         wire = upgraded;
-        peer = peer.withCertificate(upgraded.peerCertificate());
+        peer = peer.withTls(upgraded.peerCertificate(), upgraded.cipherSuite());
         // options negotiated before TLS do not carry over
         structured = false;
         baseAllocation = false;

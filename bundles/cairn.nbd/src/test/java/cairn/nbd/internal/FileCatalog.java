@@ -12,6 +12,8 @@ final class FileCatalog implements ExportCatalog {
 
     final Map<String, Path> files = new ConcurrentHashMap<>();
     final Map<String, FileExport> opened = new ConcurrentHashMap<>();
+    /** Who opened each export last. */
+    final Map<String, Peer> peers = new ConcurrentHashMap<>();
     final AtomicInteger open = new AtomicInteger();
     volatile boolean readOnly;
 
@@ -24,6 +26,7 @@ final class FileCatalog implements ExportCatalog {
         try {
             FileExport e = new FileExport(name, p, open, readOnly);
             opened.put(name, e);
+            peers.put(name, peer);
             return e;
         } catch (IOException e) {
             throw ExportRefusal.unknown(e.getMessage());

@@ -150,6 +150,8 @@ public class TlsRealClientsTest {
         assertEquals(r.output(), 0, r.exit());
         assertTrue(r.output(), r.output().contains("\"TLS\": true"));
         assertTrue(r.output(), r.output().contains("\"export-size\": " + SIZE));
+        assertEquals("the server's choice: AES-128-GCM, the fastest cipher of this JDK",
+                "TLS_AES_128_GCM_SHA256", catalog.peers.get("tls-export").cipherSuite());
         // nbdcopy checks the TLS shutdown: the server must end with close_notify only
         RealClientsTestRun copy = run("nbdcopy", uri("certs"), dir.resolve("copy.raw").toString());
         assertEquals(copy.output(), 0, copy.exit());
