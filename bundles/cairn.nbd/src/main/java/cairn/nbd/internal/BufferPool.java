@@ -1,7 +1,7 @@
 package cairn.nbd.internal;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -13,16 +13,17 @@ final class BufferPool {
 
     private static final int MIN_SHIFT = 12;
 
-    private final ConcurrentLinkedQueue<ByteBuffer>[] classes;
+    /** Stacks: the buffer released last is taken first, while it is still in the CPU's cache. */
+    private final ConcurrentLinkedDeque<ByteBuffer>[] classes;
     private final long retainBytes;
     private final AtomicLong retained = new AtomicLong();
 
     @SuppressWarnings("unchecked")
     BufferPool(int maxBuffer, long retainBytes) {
         int maxShift = shift(maxBuffer);
-        this.classes = new ConcurrentLinkedQueue[maxShift - MIN_SHIFT + 1];
+        this.classes = new ConcurrentLinkedDeque[maxShift - MIN_SHIFT + 1];
         for (int i = 0; i < classes.length; i++) {
-            classes[i] = new ConcurrentLinkedQueue<>();
+            classes[i] = new ConcurrentLinkedDeque<>();
         }
         this.retainBytes = retainBytes;
     }
@@ -34,7 +35,7 @@ final class BufferPool {
         if (index >= classes.length) {
             return ByteBuffer.allocateDirect(size);
         }
-        ByteBuffer b = classes[index].poll();
+        ByteBuffer b = classes[index].pollFirst();
         if (b == null) {
             b = ByteBuffer.allocateDirect(1 << shift);
         } else {
@@ -56,7 +57,7 @@ final class BufferPool {
             retained.addAndGet(-b.capacity());
             return;
         }
-        classes[index].offer(b);
+        classes[index].offerFirst(b);
     }
 
     long retainedBytes() {

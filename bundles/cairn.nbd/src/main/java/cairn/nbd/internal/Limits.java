@@ -9,10 +9,10 @@ package cairn.nbd.internal;
  * @param workers             worker threads per connection (requests run out of order)
  * @param maxRequestsInFlight requests read but not yet answered, per connection
  * @param maxBytesInFlight    payload bytes held for requests in flight, per connection
- * @param inlineMax           READs up to this many bytes and plain WRITEs of any size run on the
- *                            connection's own thread, their replies sent together (writes up to it
- *                            straight from the input buffer); larger READs, FUA writes, FLUSH and the
- *                            rest go to the workers; 0: every request goes to the workers
+ * @param inlineMax           READs up to this many bytes and plain WRITEs of any size (over TLS: up
+ *                            to it) run on the connection's own thread, their replies sent together
+ *                            (writes up to it straight from the input buffer); larger READs, FUA
+ *                            writes, FLUSH and the rest go to the workers; 0: every request does
  */
 record Limits(int minimumBlock, int preferredBlock, int maxPayload, int workers, int maxRequestsInFlight,
         int maxBytesInFlight, int inlineMax) {

@@ -63,9 +63,9 @@ public class NbdComponent implements HealthCheck {
                 min = "1", max = "64")
         int workersPerConnection() default 4;
 
-        @AttributeDefinition(description = "READs up to this many bytes, and plain WRITEs of any size, run on the"
-                + " connection's own thread and their replies leave together; larger READs go to the workers"
-                + " (0: every request does)",
+        @AttributeDefinition(description = "READs up to this many bytes, and plain WRITEs of any size (over TLS"
+                + " up to it), run on the connection's own thread and their replies leave together; larger ones"
+                + " go to the workers (0: every request does)",
                 min = "0", max = "262144")
         int inlineMaxBytes() default Limits.DEFAULT_INLINE;
 

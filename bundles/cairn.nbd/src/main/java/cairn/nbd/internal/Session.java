@@ -17,9 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The transmission phase of one connection. The connection's thread reads requests through
  * one input buffer (a burst of pipelined requests arrives in one read) and runs the small
- * READs and every plain WRITE itself: a pool handoff would cost more than a cached 4 KiB read,
- * and a write only copies into the page cache, where the kernel runs one write to a file at a
- * time anyway. Their replies collect in a batch that leaves in one write whenever the thread
+ * READs and every plain WRITE itself (over TLS the small ones only): a pool handoff would cost
+ * more than a cached 4 KiB read, and a write only copies into the page cache, where the kernel
+ * runs one write to a file at a time anyway. Their replies collect in a batch that leaves in one write whenever the thread
  * is about to block. Everything that may take long (large READs, FUA writes, FLUSH, TRIM,
  * WRITE_ZEROES, BLOCK_STATUS) goes to a small worker pool, so requests still run in parallel
  * and their replies leave in completion order. Work handed over is bounded by count and by
@@ -55,6 +55,12 @@ final class Session {
     /** Requests as read from the wire, in read mode between reads; room for the largest inline WRITE. */
     private final ByteBuffer in = ByteBuffer.allocateDirect(Limits.MAX_INLINE + 64 * 1024);
     private volatile String closeReason;
+    /**
+     * How far the next read may run ahead: after a payload too large for the input buffer
+     * (a stream of large WRITEs), just the next header, so the next payload lands in its own
+     * buffer whole instead of partly here (to be copied over); else {@link #READ_AHEAD}.
+     */
+    private int readAhead = READ_AHEAD;
 
     Session(String id, Negotiation.Outcome agreed, Limits limits, BufferPool pool, ServerState state) {
         this.id = id;
@@ -110,6 +116,7 @@ final class Session {
                 long handle = in.getLong(at + 8);
                 long offset = in.getLong(at + 16);
                 long length = Integer.toUnsignedLong(in.getInt(at + 24));
+                readAhead = READ_AHEAD;
                 if (type == Nbd.CMD_DISC) {
                     why = "client sent NBD_CMD_DISC";
                     break;
@@ -149,7 +156,7 @@ final class Session {
         in.compact();
         // read ahead a burst of requests, not a large WRITE's payload: that is read straight
         // into its own buffer, and whatever lands here first must be copied over
-        in.limit(Math.min(in.capacity(), Math.max(n, READ_AHEAD)));
+        in.limit(Math.min(in.capacity(), Math.max(n, readAhead)));
         try {
             while (in.position() < n) {
                 replies.flush();
@@ -164,6 +171,9 @@ final class Session {
 
     /** Moves the next {@code dst.remaining()} bytes of the stream into {@code dst}: the buffered ones, then the wire's. */
     private void readPayload(ByteBuffer dst) throws IOException {
+        if (dst.remaining() > READ_AHEAD) {
+            readAhead = Nbd.REQUEST_HEADER;
+        }
         int buffered = Math.min(in.remaining(), dst.remaining());
         dst.put(dst.position(), in, in.position(), buffered);
         dst.position(dst.position() + buffered);
@@ -218,11 +228,12 @@ final class Session {
             execute(new Request(type, flags, handle, offset, length, payload, 0), replies.batched);
             return true;
         }
-        if (type == Nbd.CMD_WRITE && !fua && limits.inlineMax() > 0) {
+        if (type == Nbd.CMD_WRITE && !fua && limits.inlineMax() > 0 && !wire.encrypted()) {
             // A large plain WRITE runs here too, from the buffer its payload was just read into
             // (still in this core's cache). The kernel serializes buffered writes to one file
             // anyway (the inode lock), so a worker would add a cache-cold copy, lock spinning
-            // against the other workers and a thread switch, and gain no parallelism.
+            // against the other workers and a thread switch, and gain no parallelism. Over TLS
+            // this thread is busy decrypting the next payload: there a worker's write overlaps it.
             ByteBuffer payload = pool.acquire((int) length);
             try {
                 readPayload(payload);

@@ -161,6 +161,11 @@ final class TlsWire implements Wire {
         }
     }
 
+    @Override
+    public boolean encrypted() {
+        return true;
+    }
+
     String cipherSuite() {
         return engine.getSession().getCipherSuite();
     }

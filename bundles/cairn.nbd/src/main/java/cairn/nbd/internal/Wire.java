@@ -38,6 +38,11 @@ interface Wire extends Closeable {
         return null;
     }
 
+    /** Whether this wire decrypts what it reads (TLS): reading then costs as much as handling. */
+    default boolean encrypted() {
+        return false;
+    }
+
     /** Whether {@link #startTls} can work on this transport. */
     boolean tlsCapable();
 
