@@ -36,6 +36,7 @@ import org.osgi.service.component.runtime.ServiceComponentRuntime;
 import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 
+import cairn.itests.osgi.slow.SlowModified;
 import cairn.platform.api.ApplianceService;
 import cairn.platform.api.audit.AuditEntry;
 import cairn.platform.api.audit.AuditLog;
@@ -181,6 +182,87 @@ public class PlatformTest {
                 configAdmin.getConfiguration(pid, "?").getProperties().get("checkTimeoutMillis")));
         Eventually.await("ready", Duration.ofSeconds(10), () -> readiness.report().ready());
         assertTrue("the component kept the good value", delivered(pid, 1500));
+    }
+
+    @Test
+    public void anOperatorFileCountsAsInEffectOnlyOnceItsComponentTookIt() throws Exception {
+        System.clearProperty(SlowModified.ENTERED);
+        System.clearProperty(SlowModified.RELEASE);
+        // the framework's directory: DATA of this class inside the framework is another one
+        Path cfg = Path.of(context.getProperty("felix.fileinstall.dir")).resolve("itests.slow.cfg");
+        java.nio.file.Files.createDirectories(cfg.getParent());
+        Bundle slow = context.installBundle(slowBundle().toUri().toString());
+        try {
+            slow.start();
+            Eventually.await("the slow component active", Duration.ofSeconds(30), () -> componentState("itests.slow")
+                    == ComponentConfigurationDTO.ACTIVE);
+            // the operator's file, and the configuration FileInstall makes of it (FileInstall itself is
+            // not part of this framework: the configuration is made here the way it makes them)
+            java.nio.file.Files.writeString(cfg, "speed = slow\n");
+            Dictionary<String, Object> fromFile = new Hashtable<>();
+            fromFile.put("speed", "slow");
+            fromFile.put("felix.fileinstall.filename", cfg.toUri().toString());
+            configAdmin.getConfiguration("itests.slow", "?").update(fromFile);
+            Eventually.await("its modified method running", Duration.ofSeconds(30),
+                    () -> System.getProperty(SlowModified.ENTERED) != null);
+            // SCR already shows the new configuration in its DTO; the component has not taken it
+            Eventually.await("the configuration check waits for it", Duration.ofSeconds(10), () -> readiness.report()
+                    .checks().stream().anyMatch(c -> c.name().equals("configuration") && !c.ok()
+                            && c.message().contains("itests.slow.cfg not yet applied")));
+            assertFalse(readiness.report().ready());
+            System.setProperty(SlowModified.RELEASE, "true");
+            Eventually.await("in effect once modified returned", Duration.ofSeconds(30), () -> readiness.report()
+                    .checks().stream().anyMatch(c -> c.name().equals("configuration") && c.ok()));
+        } finally {
+            System.setProperty(SlowModified.RELEASE, "true");
+            org.osgi.service.cm.Configuration made = configAdmin.getConfiguration("itests.slow", "?");
+            if (made.getProperties() != null) {
+                made.delete();
+            }
+            java.nio.file.Files.deleteIfExists(cfg);
+            slow.uninstall();
+            System.clearProperty(SlowModified.ENTERED);
+            System.clearProperty(SlowModified.RELEASE);
+        }
+    }
+
+    private int componentState(String name) {
+        for (ComponentDescriptionDTO d : scr.getComponentDescriptionDTOs()) {
+            if (d.name.equals(name)) {
+                for (ComponentConfigurationDTO c : scr.getComponentConfigurationDTOs(d)) {
+                    return c.state;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** A bundle holding {@link SlowModified} as an immediate component configured by PID itests.slow. */
+    private static Path slowBundle() throws java.io.IOException {
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        java.util.jar.Attributes main = manifest.getMainAttributes();
+        main.put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        main.putValue(Constants.BUNDLE_MANIFESTVERSION, "2");
+        main.putValue(Constants.BUNDLE_SYMBOLICNAME, "itests.slowconfig");
+        main.putValue(Constants.BUNDLE_VERSION, "1.0.0");
+        main.putValue("Service-Component", "OSGI-INF/slow.xml");
+        String type = SlowModified.class.getName();
+        String xml = "<scr:component xmlns:scr=\"http://www.osgi.org/xmlns/scr/v1.3.0\" name=\"itests.slow\""
+                + " immediate=\"true\" configuration-pid=\"itests.slow\" activate=\"activate\" modified=\"modified\">"
+                + "<implementation class=\"" + type + "\"/><service><provide interface=\"" + type + "\"/></service>"
+                + "</scr:component>";
+        Path jar = java.nio.file.Files.createTempFile("itests-slow", ".jar");
+        String classFile = type.replace('.', '/') + ".class";
+        try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(
+                java.nio.file.Files.newOutputStream(jar), manifest);
+                java.io.InputStream bytes = SlowModified.class.getClassLoader().getResourceAsStream(classFile)) {
+            out.putNextEntry(new java.util.jar.JarEntry("OSGI-INF/slow.xml"));
+            out.write(xml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.putNextEntry(new java.util.jar.JarEntry(classFile));
+            bytes.transferTo(out);
+        }
+        jar.toFile().deleteOnExit();
+        return jar;
     }
 
     /** Whether the component configured by {@code pid} runs with {@code checkTimeoutMillis} = value. */
