@@ -104,6 +104,23 @@ final class Api {
         }
     }
 
+    /**
+     * Creates a volume and attaches it to {@code instanceId} through REST, as a client would;
+     * returns the attachment (with {@code volumeId}, {@code uri}, ...). Both must answer 201.
+     */
+    JsonNode createAndAttach(Map<String, String> caller, String name, long sizeBytes, String instanceId) {
+        Reply created = post("/api/v1/volumes", caller, Map.of("name", name, "sizeBytes", sizeBytes));
+        if (created.status() != 201) {
+            throw new AssertionError("create " + name + ": " + created);
+        }
+        Reply attached = post("/api/v1/volumes/" + created.json().get("id").asText() + "/attachments", caller,
+                Map.of("instanceId", instanceId));
+        if (attached.status() != 201) {
+            throw new AssertionError("attach " + name + " to " + instanceId + ": " + attached);
+        }
+        return attached.json();
+    }
+
     HttpClient client() {
         return client;
     }

@@ -151,14 +151,9 @@ public class UpgradeUnderLoadSystemTest {
                 .startAndAwaitReady()) {
             Api api = new Api(app.httpUrl());
             Map<String, String> admin = Api.basic("admin", app.initialAdminPassword());
-            Api.Reply created = api.post("/api/v1/volumes", admin, Map.of("name", "load-disk", "sizeBytes", SIZE));
-            assertEquals(created.toString(), 201, created.status());
-            String id = created.json().get("id").asText();
-            Api.Reply attached = api.post("/api/v1/volumes/" + id + "/attachments", admin,
-                    Map.of("instanceId", "vm-load"));
-            assertEquals(attached.toString(), 201, attached.status());
+            JsonNode attachment = api.createAndAttach(admin, "load-disk", SIZE, "vm-load");
             // lab mode: nbd://host:port/<export name>
-            String export = URI.create(attached.json().get("uri").asText()).getPath().substring(1);
+            String export = URI.create(attachment.get("uri").asText()).getPath().substring(1);
 
             try (QemuIoSession qemu = new QemuIoSession(app.port("nbd"), export, 30)) {
                 Load load = new Load(qemu);

@@ -103,13 +103,8 @@ public class VolumeCrashSystemTest {
         app.startAndAwaitReady();
         Api api = new Api(app.httpUrl());
         Map<String, String> admin = Api.basic("admin", app.initialAdminPassword());
-        Api.Reply created = api.post("/api/v1/volumes", admin, Map.of("name", "crash", "sizeBytes", SIZE));
-        assertEquals(created.toString(), 201, created.status());
-        String volumeId = created.json().get("id").asText();
-        Api.Reply attached = api.post("/api/v1/volumes/" + volumeId + "/attachments", admin,
-                Map.of("instanceId", "crash-vm"));
-        assertEquals(attached.toString(), 201, attached.status());
-        JsonNode attachment = attached.json();
+        JsonNode attachment = api.createAndAttach(admin, "crash", SIZE, "crash-vm");
+        String volumeId = attachment.get("volumeId").asText();
 
         QemuIo writer = QemuIo.plain(attachment.get("uri").asText());
         started.add(writer);
