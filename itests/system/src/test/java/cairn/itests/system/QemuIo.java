@@ -54,6 +54,14 @@ final class QemuIo implements AutoCloseable {
         return new QemuIo(List.of("-f", "raw", uri));
     }
 
+    /**
+     * qemu-io on a plaintext URI with qemu's write-back cache mode: a write is sent as it
+     * is, while qemu-io's default (write-through) follows every write with a FLUSH.
+     */
+    static QemuIo plainWriteBack(String uri) throws IOException {
+        return new QemuIo(List.of("-t", "writeback", "-f", "raw", uri));
+    }
+
     /** qemu-io on an {@code nbds://} URI with the three PEM files in {@code tlsDir}, as the attach call gave them. */
     static QemuIo tls(String uri, Path tlsDir) throws IOException {
         return new QemuIo(tlsArgs(uri, tlsDir));
