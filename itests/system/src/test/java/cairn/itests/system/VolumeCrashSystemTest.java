@@ -106,7 +106,7 @@ public class VolumeCrashSystemTest {
         JsonNode attachment = api.createAndAttach(admin, "crash", SIZE, "crash-vm");
         String volumeId = attachment.get("volumeId").asText();
 
-        QemuIo writer = QemuIo.plain(attachment.get("uri").asText());
+        QemuIo writer = QemuIo.plainWriteBack(attachment.get("uri").asText());
         started.add(writer);
         AtomicInteger sent = new AtomicInteger();
         Thread feeder = new Thread(() -> {
