@@ -5,9 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLParameters;
 
 /** A blocking socket channel (TCP or unix): reads and gathering writes straight from direct buffers. */
 final class ChannelWire implements Wire {
@@ -67,18 +65,11 @@ final class ChannelWire implements Wire {
     }
 
     @Override
-    public TlsWire startTls(SSLContext context) throws IOException {
+    public TlsWire startTls(SSLEngine engine) throws IOException {
         if (!tcp) {
+            TlsWire.release(engine);
             throw new IOException("TLS is offered on TCP only");
         }
-        SSLEngine engine = context.createSSLEngine();
-        engine.setUseClientMode(false);
-        engine.setNeedClientAuth(true);
-        engine.setEnabledProtocols(TlsWire.PROTOCOLS);
-        SSLParameters parameters = engine.getSSLParameters();
-        parameters.setCipherSuites(TlsWire.preferredOrder(engine.getEnabledCipherSuites()));
-        parameters.setUseCipherSuitesOrder(true);
-        engine.setSSLParameters(parameters);
         return TlsWire.handshake(channel, this, engine);
     }
 

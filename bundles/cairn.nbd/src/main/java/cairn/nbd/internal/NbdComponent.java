@@ -6,8 +6,6 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
-import javax.net.ssl.SSLContext;
-
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -51,6 +49,11 @@ public class NbdComponent implements HealthCheck {
                 + " (the launcher's --nbd-tls), on when unset",
                 options = { @Option(value = "default"), @Option(value = "on"), @Option(value = "off") })
         String tls() default "default";
+
+        @AttributeDefinition(description = "Who seals and opens TLS records: 'openssl' (BoringSSL, native; the JDK's"
+                + " engine where it does not load) or 'jdk' (the JDK's engine)",
+                options = { @Option(value = "openssl"), @Option(value = "jdk") })
+        String tlsEngine() default "openssl";
 
         @AttributeDefinition(description = "Also listen on the unix socket DATA/" + BlockstoreConstants.NBD_UNIX_SOCKET)
         boolean unixSocket() default true;
@@ -99,9 +102,10 @@ public class NbdComponent implements HealthCheck {
     private final NbdServer server;
     private final Config config;
     private final boolean tls;
-    private SSLContext tlsContext;
+    private TlsProvider tlsContext;
     private FleetCertificateAuthority tlsContextOwner;
     private long tlsContextCreated;
+    private boolean warnedNoOpenSsl;
 
     @Activate
     public NbdComponent(BundleContext context, Config config) throws IOException {
@@ -129,7 +133,7 @@ public class NbdComponent implements HealthCheck {
         this.engine = new EngineGate<>(state);
         this.authority = new EngineGate<>(state);
         this.server = new NbdServer(new NbdServer.Settings(new InetSocketAddress(address, port), unix,
-                tls ? this::serverContext : null, limits, config.handshakeTimeoutMillis(), config.maxConnections(),
+                tls ? () -> serverTls().newEngine() : null, limits, config.handshakeTimeoutMillis(), config.maxConnections(),
                 config.deadPeerSeconds()),
                 new EngineCatalog(engine, config.engineWaitMillis()), state);
         server.start();
@@ -167,7 +171,7 @@ public class NbdComponent implements HealthCheck {
     }
 
     /** The CA's server context, renewed now and then because the authority renews its certificate. */
-    private synchronized SSLContext serverContext() throws IOException {
+    private synchronized TlsProvider serverTls() throws IOException {
         FleetCertificateAuthority ca;
         try {
             ca = authority.await(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.engineWaitMillis()), false);
@@ -180,11 +184,32 @@ public class NbdComponent implements HealthCheck {
         }
         long now = System.nanoTime();
         if (tlsContext == null || tlsContextOwner != ca || now - tlsContextCreated > TimeUnit.HOURS.toNanos(1)) {
-            tlsContext = ca.newServerContext();
+            tlsContext = newServerTls(ca);
             tlsContextOwner = ca;
             tlsContextCreated = now;
         }
         return tlsContext;
+    }
+
+    private TlsProvider newServerTls(FleetCertificateAuthority ca) throws IOException {
+        if (config.tlsEngine().equals("jdk")) {
+            return new JdkTls(ca.newServerContext());
+        }
+        if (!OpenSslTls.available()) {
+            if (!warnedNoOpenSsl) {
+                warnedNoOpenSsl = true;
+                LOG.warn("BoringSSL did not load ({}); NBD TLS runs on the JDK's engine",
+                        String.valueOf(OpenSslTls.unavailabilityCause()));
+            }
+            return new JdkTls(ca.newServerContext());
+        }
+        FleetCertificateAuthority.ServerIdentity server = ca.serverIdentity();
+        return new OpenSslTls(server.privateKey(), server.chain(), ca.trustedCertificate());
+    }
+
+    /** The engine the next TLS connection gets: "openssl" or "jdk". */
+    String tlsEngine() {
+        return config.tlsEngine().equals("jdk") || !OpenSslTls.available() ? "jdk" : "openssl";
     }
 
     @Deactivate
@@ -198,7 +223,8 @@ public class NbdComponent implements HealthCheck {
         if (!server.listening()) {
             return HealthCheckResult.failed("NBD listeners are not bound");
         }
-        return HealthCheckResult.ok("NBD listening on port " + server.portOrZero() + (tls ? " (TLS)" : " (lab mode)")
+        return HealthCheckResult.ok("NBD listening on port " + server.portOrZero()
+                + (tls ? " (TLS, " + tlsEngine() + ")" : " (lab mode)")
                 + ", " + server.connections() + " connections");
     }
 }

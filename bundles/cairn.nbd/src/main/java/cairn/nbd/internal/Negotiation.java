@@ -225,7 +225,7 @@ final class Negotiation {
         reply(Nbd.OPT_STARTTLS, Nbd.REP_ACK, null);
         TlsWire upgraded;
         try {
-            upgraded = wire.startTls(tls.context());
+            upgraded = wire.startTls(tls.newEngine());
         } catch (IOException e) {
             // after the ACK there is no way back to plaintext
             throw new Ended("TLS handshake failed: " + e.getMessage());

@@ -2,11 +2,15 @@ package cairn.nbd.internal;
 
 import java.io.IOException;
 
-import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
-/** The server's TLS context at the moment a client asks for STARTTLS. */
+/** The server's TLS engines, asked for one at the moment a client asks for STARTTLS. */
 interface TlsProvider {
 
-    /** @throws IOException when no context can be had in time; the connection then ends */
-    SSLContext context() throws IOException;
+    /**
+     * A server-mode engine that requires a client certificate, for one connection.
+     *
+     * @throws IOException when no engine can be had in time; the connection then ends
+     */
+    SSLEngine newEngine() throws IOException;
 }

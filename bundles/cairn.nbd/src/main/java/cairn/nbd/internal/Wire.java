@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 
-import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
 /** The byte stream of one connection: plain socket channel, or TLS after STARTTLS. */
 interface Wire extends Closeable {
@@ -46,8 +46,11 @@ interface Wire extends Closeable {
     /** Whether {@link #startTls} can work on this transport. */
     boolean tlsCapable();
 
-    /** Runs the server side of a TLS handshake that requires a client certificate; returns the TLS wire. */
-    TlsWire startTls(SSLContext context) throws IOException;
+    /**
+     * Runs the server side of a TLS handshake with {@code engine} (server mode, client
+     * certificate required); returns the TLS wire, which owns the engine from here on.
+     */
+    TlsWire startTls(SSLEngine engine) throws IOException;
 
     /** Makes a blocked {@link #readFully} return with end of stream; replies can still be written. */
     void shutdownInput();

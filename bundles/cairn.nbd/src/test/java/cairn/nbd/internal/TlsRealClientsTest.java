@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -25,13 +26,27 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameter;
+import org.junit.runners.Parameterized.Parameters;
 
 /**
- * STARTTLS with JSSE on the server and gnutls in the real clients (nbdinfo, qemu-img),
- * client certificate required. A test CA made with the JDK's keytool signs the server's
- * and the client's certificates (RSA: its PKCS#8 keys load in gnutls as they are).
+ * STARTTLS with each server engine (BoringSSL, the JDK's) against gnutls in the real
+ * clients (nbdinfo, qemu-img), client certificate required. A test CA made with the JDK's
+ * keytool signs the server's and the client's certificates (RSA: its PKCS#8 keys load in
+ * gnutls as they are); a second CA signs a stranger's.
  */
+@RunWith(Parameterized.class)
 public class TlsRealClientsTest {
+
+    @Parameters(name = "{0}")
+    public static List<String> engines() {
+        return List.of("openssl", "jdk");
+    }
+
+    @Parameter
+    public String engine;
 
     static final int SIZE = 8 << 20;
     static final String PASS = "changeit";
@@ -44,6 +59,9 @@ public class TlsRealClientsTest {
 
     static Path dir;
     static SSLContext context;
+    static PrivateKey serverKey;
+    static List<X509Certificate> serverChain;
+    static X509Certificate caCertificate;
     NbdServer server;
     FileCatalog catalog;
 
@@ -64,6 +82,18 @@ public class TlsRealClientsTest {
         Files.writeString(certs.resolve("client-key.pem"), privateKeyPem("client"));
         Path caOnly = Files.createDirectories(dir.resolve("ca-only"));
         Files.copy(dir.resolve("ca-cert.pem"), caOnly.resolve("ca-cert.pem"));
+        // a client certificate from another CA, presented with the right CA to check the server
+        keytool("-genkeypair", "-keystore", "other-ca.p12", "-alias", "other-ca", "-keyalg", "RSA", "-keysize", "2048",
+                "-dname", "CN=other-ca", "-ext", "bc:c", "-validity", "2");
+        keytool("-genkeypair", "-keystore", "stranger.p12", "-alias", "stranger", "-keyalg", "RSA", "-keysize",
+                "2048", "-dname", "CN=client-1", "-validity", "2");
+        keytool("-certreq", "-keystore", "stranger.p12", "-alias", "stranger", "-file", "stranger.csr");
+        keytool("-gencert", "-keystore", "other-ca.p12", "-alias", "other-ca", "-infile", "stranger.csr", "-outfile",
+                "stranger.pem", "-rfc", "-validity", "2", "-ext", "eku=clientAuth");
+        Path stranger = Files.createDirectories(dir.resolve("stranger"));
+        Files.copy(dir.resolve("ca-cert.pem"), stranger.resolve("ca-cert.pem"));
+        Files.copy(dir.resolve("stranger.pem"), stranger.resolve("client-cert.pem"));
+        Files.writeString(stranger.resolve("client-key.pem"), privateKeyPem("stranger"));
 
         KeyStore keys = load("server.p12");
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
@@ -72,6 +102,18 @@ public class TlsRealClientsTest {
         tmf.init(load("trust.p12"));
         context = SSLContext.getInstance("TLS");
         context.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        serverKey = (PrivateKey) keys.getKey("server", PASS.toCharArray());
+        serverChain = java.util.Arrays.stream(keys.getCertificateChain("server")).map(c -> (X509Certificate) c)
+                .toList();
+        caCertificate = (X509Certificate) load("trust.p12").getCertificate("ca");
+    }
+
+    TlsProvider provider() throws Exception {
+        if (engine.equals("jdk")) {
+            return new JdkTls(context);
+        }
+        assertTrue("BoringSSL loads here: " + OpenSslTls.unavailabilityCause(), OpenSslTls.available());
+        return new OpenSslTls(serverKey, serverChain, caCertificate);
     }
 
     @Before
@@ -81,7 +123,7 @@ public class TlsRealClientsTest {
         Files.write(volume, new byte[SIZE]);
         catalog = new FileCatalog();
         catalog.files.put("tls-export", volume);
-        server = new NbdServer(new NbdServer.Settings(new InetSocketAddress("127.0.0.1", 0), null, () -> context,
+        server = new NbdServer(new NbdServer.Settings(new InetSocketAddress("127.0.0.1", 0), null, provider(),
                 new Limits(1, 4096, 32 << 20, 4, 64, 64 << 20), 10000, 64), catalog, new ServerState());
         server.start();
     }
@@ -150,8 +192,13 @@ public class TlsRealClientsTest {
         assertEquals(r.output(), 0, r.exit());
         assertTrue(r.output(), r.output().contains("\"TLS\": true"));
         assertTrue(r.output(), r.output().contains("\"export-size\": " + SIZE));
-        assertEquals("the server's choice: AES-128-GCM, the fastest cipher of this JDK",
-                "TLS_AES_128_GCM_SHA256", catalog.peers.get("tls-export").cipherSuite());
+        String suite = catalog.peers.get("tls-export").cipherSuite();
+        if (engine.equals("jdk")) {
+            assertEquals("the JDK engine's choice: AES-128-GCM, its fastest cipher", "TLS_AES_128_GCM_SHA256", suite);
+        } else {
+            // BoringSSL takes AES-GCM on a CPU with AES instructions, in the client's order (gnutls: 256 first)
+            assertTrue(suite, suite.equals("TLS_AES_256_GCM_SHA384") || suite.equals("TLS_AES_128_GCM_SHA256"));
+        }
         // nbdcopy checks the TLS shutdown: the server must end with close_notify only
         RealClientsTestRun copy = run("nbdcopy", uri("certs"), dir.resolve("copy.raw").toString());
         assertEquals(copy.output(), 0, copy.exit());
@@ -179,6 +226,8 @@ public class TlsRealClientsTest {
         assertNotEquals(r.output(), 0, r.exit());
         RealClientsTestRun plain = run("nbdinfo", "nbd://127.0.0.1:" + server.port() + "/tls-export");
         assertNotEquals(plain.output(), 0, plain.exit());
+        RealClientsTestRun stranger = run("nbdinfo", uri("stranger"));
+        assertNotEquals("a certificate from another CA: " + stranger.output(), 0, stranger.exit());
         assertEquals("no export was opened", 0, catalog.open.get());
     }
 }

@@ -9,6 +9,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 
 import javax.inject.Inject;
 
@@ -20,17 +21,20 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceReference;
 
 import cairn.blockstore.api.Attachment;
 import cairn.blockstore.api.TlsCredentials;
 import cairn.blockstore.api.Volume;
 import cairn.blockstore.api.VolumeService;
+import cairn.platform.api.health.HealthCheck;
 import cairn.platform.api.security.Caller;
 import cairn.platform.api.security.Role;
 
 /**
- * The default NBD server: TLS (JSSE) with a client certificate issued at attach time,
- * against qemu-img and nbdinfo (gnutls). Without the certificate, no access.
+ * The default NBD server: TLS (BoringSSL, loaded from netty's fragment bundle) with a
+ * client certificate issued at attach time, against qemu-img and nbdinfo (gnutls).
+ * Without the certificate, no access.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -105,6 +109,11 @@ public class NbdTlsTest {
 
         String info = NbdClients.run("nbdinfo", "--json", a.uri() + "?tls-certificates=" + certs);
         assertThat(info, containsString("\"TLS\": true"));
+        // the native engine loaded inside the framework
+        Collection<ServiceReference<HealthCheck>> nbd = context.getServiceReferences(HealthCheck.class,
+                "(" + HealthCheck.NAME + "=nbd)");
+        assertEquals(1, nbd.size());
+        assertThat(context.getService(nbd.iterator().next()).check().message(), containsString("(TLS, openssl)"));
         assertThat(info, containsString("\"export-size\": " + SIZE));
 
         Path image = NbdClients.image(scratch(), "tls.raw", SIZE, 21);

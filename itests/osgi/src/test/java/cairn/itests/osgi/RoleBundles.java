@@ -49,7 +49,8 @@ final class RoleBundles {
                     continue;
                 }
                 int level = Integer.parseInt(levels.getProperty(bsn, Integer.toString(DEFAULT_LEVEL)).trim());
-                options.add(bundle(jar.toUri().toString()).startLevel(level));
+                // a fragment (BoringSSL for netty) attaches to its host and is never started
+                options.add(bundle(jar.toUri().toString()).startLevel(level).start(!fragment(jar)));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -90,6 +91,12 @@ final class RoleBundles {
             }
             String bsn = in.getManifest().getMainAttributes().getValue("Bundle-SymbolicName");
             return bsn == null ? null : bsn.split(";")[0].trim();
+        }
+    }
+
+    static boolean fragment(Path jar) throws IOException {
+        try (JarInputStream in = new JarInputStream(Files.newInputStream(jar))) {
+            return in.getManifest() != null && in.getManifest().getMainAttributes().getValue("Fragment-Host") != null;
         }
     }
 
