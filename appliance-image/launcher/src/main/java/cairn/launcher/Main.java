@@ -240,7 +240,6 @@ public final class Main {
         try {
             out.println("cairn: launcher " + launcherVersion() + " booting image " + image.version() + " from slot "
                     + slot);
-            out.println("cairn: " + NativeCrypto.install());
             data.seedConfiguration(image.etc());
             Map<String, String> props = new HashMap<>(image.frameworkProperties());
             props.putAll(FrameworkSettings.forAppliance(options, image, data, slot));
