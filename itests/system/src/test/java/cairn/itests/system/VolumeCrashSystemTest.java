@@ -52,14 +52,11 @@ public class VolumeCrashSystemTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
-    private final List<AutoCloseable> started = new ArrayList<>();
+    private final Started started = new Started();
 
     @After
     public void stopEverything() throws Exception {
-        Collections.reverse(started);
-        for (AutoCloseable c : started) {
-            c.close();
-        }
+        started.close();
     }
 
     /** One planned write: a run of sectors, written once with its own pattern. */

@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,14 +46,11 @@ public class VolumeFlushSyscallTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
-    private final List<AutoCloseable> started = new ArrayList<>();
+    private final Started started = new Started();
 
     @After
     public void stopEverything() throws Exception {
-        Collections.reverse(started);
-        for (AutoCloseable c : started) {
-            c.close();
-        }
+        started.close();
     }
 
     /** One traced system call: its name, the file of its descriptor (if any), when it ran, its result. */
