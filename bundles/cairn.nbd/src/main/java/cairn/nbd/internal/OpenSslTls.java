@@ -18,9 +18,9 @@ import io.netty.handler.ssl.SslProvider;
  * TLS engines over BoringSSL (netty's {@code SSLEngine} on netty-tcnative). It seals and
  * opens records in place in direct buffers, so a large reply is encrypted straight into
  * the buffer the socket sends from: measured on a 1 MiB reply, 425 us against 640 us for
- * the JDK's engine plus the copy of its heap output into the socket's direct buffer. BoringSSL takes AES-GCM where the CPU has AES instructions (in
- * the client's order of 128 and 256 bits; TLS 1.3 suites are not configurable there) and
- * ChaCha20 elsewhere.
+ * the JDK's engine plus the copy of its heap output into the socket's direct buffer.
+ * BoringSSL takes AES-GCM where the CPU has AES instructions (in the client's order of 128
+ * and 256 bits; TLS 1.3 suites are not configurable there) and ChaCha20 elsewhere.
  *
  * <p>netty's engine methods are synchronized per engine: a reply being sealed holds up
  * the connection's reader for that long, which the JDK's engine would not.
