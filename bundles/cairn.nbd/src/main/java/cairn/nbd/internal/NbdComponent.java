@@ -102,9 +102,9 @@ public class NbdComponent implements HealthCheck {
     private final NbdServer server;
     private final Config config;
     private final boolean tls;
-    private TlsProvider tlsContext;
-    private FleetCertificateAuthority tlsContextOwner;
-    private long tlsContextCreated;
+    private TlsProvider tlsProvider;
+    private FleetCertificateAuthority tlsProviderOwner;
+    private long tlsProviderCreated;
     private boolean warnedNoOpenSsl;
 
     @Activate
@@ -170,7 +170,7 @@ public class NbdComponent implements HealthCheck {
         authority.unbind(ca);
     }
 
-    /** The CA's server context, renewed now and then because the authority renews its certificate. */
+    /** The CA's server TLS engines, renewed now and then because the authority renews its certificate. */
     private synchronized TlsProvider serverTls() throws IOException {
         FleetCertificateAuthority ca;
         try {
@@ -183,12 +183,12 @@ public class NbdComponent implements HealthCheck {
             throw new IOException("no certificate authority available");
         }
         long now = System.nanoTime();
-        if (tlsContext == null || tlsContextOwner != ca || now - tlsContextCreated > TimeUnit.HOURS.toNanos(1)) {
-            tlsContext = newServerTls(ca);
-            tlsContextOwner = ca;
-            tlsContextCreated = now;
+        if (tlsProvider == null || tlsProviderOwner != ca || now - tlsProviderCreated > TimeUnit.HOURS.toNanos(1)) {
+            tlsProvider = newServerTls(ca);
+            tlsProviderOwner = ca;
+            tlsProviderCreated = now;
         }
-        return tlsContext;
+        return tlsProvider;
     }
 
     private TlsProvider newServerTls(FleetCertificateAuthority ca) throws IOException {

@@ -95,9 +95,8 @@ final class TlsWire implements Wire {
      * auth, protocols). The wire owns the engine: a failed handshake releases it.
      */
     static TlsWire handshake(SocketChannel channel, ChannelWire plain, SSLEngine engine) throws IOException {
-        TlsWire w = null;
         try {
-            w = new TlsWire(channel, plain, engine);
+            TlsWire w = new TlsWire(channel, plain, engine);
             w.handshake();
             return w;
         } catch (IOException | RuntimeException e) {
