@@ -1,5 +1,6 @@
 package cairn.nbd.internal;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -12,15 +13,35 @@ final class ChannelWire implements Wire {
 
     private final SocketChannel channel;
     private final boolean tcp;
+    /** TCP only: a unix socket wakes its reader at every write whatever the mark. */
+    private final LowWater lowWater;
 
     ChannelWire(SocketChannel channel, boolean tcp) {
         this.channel = channel;
         this.tcp = tcp;
+        this.lowWater = tcp ? LowWater.of(channel) : LowWater.NONE;
+    }
+
+    /** The socket's mark: one per socket, shared with the TLS wire that follows STARTTLS. */
+    LowWater lowWater() {
+        return lowWater;
     }
 
     @Override
     public int read(ByteBuffer dst) throws IOException {
+        lowWater.require(1);
         return channel.read(dst);
+    }
+
+    /** Wakes only once much of {@code dst} can be filled: a large WRITE payload is read in a few gulps. */
+    @Override
+    public void readFully(ByteBuffer dst) throws IOException {
+        while (dst.hasRemaining()) {
+            lowWater.require(dst.remaining());
+            if (channel.read(dst) < 0) {
+                throw new EOFException("peer closed the connection");
+            }
+        }
     }
 
     @Override

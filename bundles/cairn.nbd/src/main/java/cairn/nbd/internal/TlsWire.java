@@ -52,6 +52,10 @@ final class TlsWire implements Wire {
     private final ByteBuffer netOut;
     private final Object writeLock = new Object();
     private boolean inputEnded;
+    /** Reader only: raised while {@link #readFully} waits for bytes the client owes. */
+    private final LowWater lowWater;
+    /** The buffer {@link #readFully} is filling, or null. Reader only. */
+    private ByteBuffer owed;
 
     /**
      * The JDK's enabled suites with AES-128-GCM first, then the rest in their order: the
@@ -84,6 +88,7 @@ final class TlsWire implements Wire {
         // room for any record's plaintext by either engine's measure (BoringSSL's counts the record's tag)
         this.appIn = ByteBuffer.allocateDirect(Math.max(appSize, packetSize)).flip();
         this.netOut = allocateNet(packetSize * RECORDS_PER_WRITE);
+        this.lowWater = plain.lowWater();
     }
 
     private ByteBuffer allocateNet(int size) {
@@ -188,6 +193,8 @@ final class TlsWire implements Wire {
                 bigger.put(netIn);
                 netIn = bigger;
             }
+            // the ciphertext in netIn opens to at most its own length: the rest is still to come
+            lowWater.require(owed == null ? 1 : owed.remaining() - netIn.position());
             return channel.read(netIn);
         } finally {
             netIn.flip();
@@ -206,6 +213,17 @@ final class TlsWire implements Wire {
     X509Certificate peerCertificate() throws SSLPeerUnverifiedException {
         Certificate[] chain = engine.getSession().getPeerCertificates();
         return (X509Certificate) chain[0];
+    }
+
+    /** As {@link Wire#readFully}, with the socket waking this thread only once much of what is owed has come. */
+    @Override
+    public void readFully(ByteBuffer dst) throws IOException {
+        owed = dst;
+        try {
+            Wire.super.readFully(dst);
+        } finally {
+            owed = null;
+        }
     }
 
     @Override
@@ -362,6 +380,8 @@ final class TlsWire implements Wire {
                     sendNetOut();
                 }
             }
+            // the client's close_notify is small: wake for any byte again
+            lowWater.require(1);
             channel.socket().setSoTimeout(2000);
             // the socket adaptor's stream honours the timeout, the channel's own reads do not
             InputStream raw = channel.socket().getInputStream();
