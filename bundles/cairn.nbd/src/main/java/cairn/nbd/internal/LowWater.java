@@ -10,9 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The receive low-water mark of a TCP socket (Linux SO_RCVLOWAT): a blocking read returns,
- * and the kernel wakes the reader, only once that many bytes are queued (or the read's
- * buffer is full, or the stream ends). While a large WRITE payload streams in, the
+ * The receive low-water mark of a TCP socket (Linux SO_RCVLOWAT): the socket reports
+ * itself readable, and the kernel wakes a waiting reader, only once that many bytes are
+ * queued (or the stream ends). While a large WRITE payload streams in, the
  * connection's thread decrypts faster than a client encrypts; at the default mark of one
  * byte it fell asleep and was woken for nearly every segment (eight times per MiB), and on
  * a machine the client shares each of those wakeups cost the client's core more than the
@@ -20,8 +20,10 @@ import org.slf4j.LoggerFactory;
  * few times per payload.
  *
  * <p>Safe because the mark is only ever raised to bytes the client must send without
- * waiting for an answer (the rest of a request it has begun), and Linux wakes a reader
- * early anyway when its receive window is nearly closed.
+ * waiting for an answer (the rest of a request it has begun), counted afresh before every
+ * wait, and the socket never waits inside a receive while the mark is up (see
+ * {@code Socket.require}); Linux also wakes a reader early when its receive window is
+ * nearly closed.
  *
  * <p>Java 17 has no public API for this option: it goes through the JDK's own socket
  * option call, which needs {@code --add-opens java.base/sun.nio.ch=ALL-UNNAMED} (bin/cairn
@@ -79,22 +81,36 @@ abstract class LowWater {
             if (mark == current) {
                 return;
             }
+            // Above one byte the descriptor must not block in the kernel: a blocking receive
+            // copies what is queued and then waits for a whole mark of *new* bytes, more than
+            // the client may still owe (measured: such a read never returned). Non-blocking,
+            // the channel's own blocking loop polls, and poll counts only what is queued now.
+            if (current == 1) {
+                invoke(ACCESS.configureBlocking, fd, false);
+            }
+            invoke(ACCESS.setInt, fd, false, SOL_SOCKET, SO_RCVLOWAT, mark, false);
+            if (mark == 1) {
+                invoke(ACCESS.configureBlocking, fd, true);
+            }
+            current = mark;
+        }
+
+        private static void invoke(Method m, Object... args) throws IOException {
             try {
-                ACCESS.setInt.invoke(null, fd, false, SOL_SOCKET, SO_RCVLOWAT, mark, false);
-                current = mark;
+                m.invoke(null, args);
             } catch (InvocationTargetException e) {
                 if (e.getCause() instanceof IOException io) {
                     throw io;
                 }
-                throw new IOException("setting SO_RCVLOWAT failed", e.getCause());
+                throw new IOException(m.getName() + " failed", e.getCause());
             } catch (IllegalAccessException e) {
-                throw new IOException("setting SO_RCVLOWAT failed", e);
+                throw new IOException(m.getName() + " failed", e);
             }
         }
     }
 
-    /** The JDK's internal calls: the channel's descriptor and the raw int socket option. */
-    private record Access(Method getFd, Method setInt) {
+    /** The JDK's internal calls: the channel's descriptor, the raw int socket option, the descriptor's blocking mode. */
+    private record Access(Method getFd, Method setInt, Method configureBlocking) {
         static Access find() {
             if (!System.getProperty("os.name", "").startsWith("Linux")) {
                 return null;
@@ -107,7 +123,10 @@ abstract class LowWater {
                 Method setInt = net.getDeclaredMethod("setIntOption0", FileDescriptor.class, boolean.class, int.class,
                         int.class, int.class, boolean.class);
                 setInt.setAccessible(true);
-                return new Access(getFd, setInt);
+                Method configureBlocking = Class.forName("sun.nio.ch.IOUtil", false, null)
+                        .getDeclaredMethod("configureBlocking", FileDescriptor.class, boolean.class);
+                configureBlocking.setAccessible(true);
+                return new Access(getFd, setInt, configureBlocking);
             } catch (ReflectiveOperationException | RuntimeException e) {
                 LOG.info("SO_RCVLOWAT is not settable here ({}): large NBD writes wake the reader per segment",
                         e.toString());

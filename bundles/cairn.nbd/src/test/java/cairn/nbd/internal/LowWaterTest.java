@@ -12,6 +12,8 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -112,6 +114,38 @@ public class LowWaterTest {
         assertEquals(10, readWithin(wire, small));
     }
 
+    /**
+     * Part of a payload is queued before the read begins, the rest comes after. A blocking
+     * receive with the mark set would copy the queued part and then wait for a full mark of
+     * new bytes that never comes (the client owes less): the read must still complete.
+     */
+    @Test
+    public void aPayloadPartlyQueuedBeforeTheReadStillCompletes() throws Exception {
+        ChannelWire wire = new ChannelWire(server, true);
+        byte[] payload = new byte[100_000];
+        new Random(11).nextBytes(payload);
+        client.write(ByteBuffer.wrap(payload, 0, 10_000));
+        awaitQueued(10_000);
+        ByteBuffer into = ByteBuffer.allocateDirect(payload.length);
+        CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
+            try {
+                wire.readFully(into);
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        // the reader has taken the queued part (or is about to): then the rest arrives
+        await().atMost(Duration.ofSeconds(10)).until(() -> queued() == 0);
+        ByteBuffer rest = ByteBuffer.wrap(payload, 10_000, payload.length - 10_000);
+        while (rest.hasRemaining()) {
+            client.write(rest);
+        }
+        reader.get(30, TimeUnit.SECONDS);
+        byte[] got = new byte[payload.length];
+        into.flip().get(got);
+        assertArrayEquals(payload, got);
+    }
+
     private int readWithin(ChannelWire wire, ByteBuffer dst) throws Exception {
         return CompletableFuture.supplyAsync(() -> {
             try {
@@ -130,6 +164,25 @@ public class LowWaterTest {
     }
 
     private void awaitQueued(int bytes) {
-        await().atMost(Duration.ofSeconds(10)).until(() -> server.socket().getInputStream().available() >= bytes);
+        await().atMost(Duration.ofSeconds(10)).until(() -> queued() >= bytes);
+    }
+
+    /**
+     * Bytes in the server socket's receive queue, as the kernel reports them in
+     * /proc/net/tcp (tcp6: Java's sockets are dual-stack): read without touching the socket,
+     * so also while a read is blocked in it.
+     */
+    private long queued() throws IOException {
+        String localPort = String.format(":%04X", ((InetSocketAddress) server.getLocalAddress()).getPort());
+        String remotePort = String.format(":%04X", ((InetSocketAddress) server.getRemoteAddress()).getPort());
+        for (String table : new String[] { "/proc/net/tcp", "/proc/net/tcp6" }) {
+            for (String line : Files.readAllLines(Path.of(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 4 && f[1].endsWith(localPort) && f[2].endsWith(remotePort)) {
+                    return Long.parseLong(f[4].substring(f[4].indexOf(':') + 1), 16);
+                }
+            }
+        }
+        throw new IOException("no /proc/net/tcp entry for ports " + localPort + " and " + remotePort);
     }
 }
