@@ -50,7 +50,10 @@ abstract class LowWater {
     /** Makes the next blocking read wait for {@code bytes} (clamped to 1..{@link #MAX}). */
     abstract void require(int bytes) throws IOException;
 
-    /** The mark of {@code channel}'s socket (TCP), or one that does nothing where the option cannot be set. */
+    /**
+     * The mark of {@code channel}'s socket (TCP, in blocking mode: the mark switches its
+     * descriptor between blocking and not), or one that does nothing where the option cannot be set.
+     */
     static LowWater of(SocketChannel channel) {
         if (ACCESS == null) {
             return NONE;
