@@ -35,7 +35,8 @@ import cairn.platform.api.security.Role;
  * binary suffixes: {@code 512M}, {@code 10G}.
  */
 @Component(service = VolumeCommands.class)
-@GogoCommand(scope = "volume", function = { "list", "create", "show", "resize", "delete", "attach", "detach" })
+@GogoCommand(scope = "volume", function = { "list", "create", "show", "resize", "delete", "attach", "detach",
+        "takeover" })
 public class VolumeCommands implements ArgumentCompleter {
 
     /** A volume as a table row or a {@code key: value} block. */
@@ -60,7 +61,7 @@ public class VolumeCommands implements ArgumentCompleter {
         }
     }
 
-    /** What an attach answers: everything an NBD client needs. */
+    /** What an attach or takeover answers: everything an NBD client needs. */
     public record AttachmentView(String attachmentId, String volumeId, String instanceId, long epoch,
             Instant leaseExpiresAt, String uri, TlsFiles tls, boolean created) {
     }
@@ -130,12 +131,29 @@ public class VolumeCommands implements ArgumentCompleter {
     public AttachmentView attach(Caller caller, @Descriptor("volume id or name") String volume,
             @Descriptor("the instance that will use it") String instanceId) {
         AttachResult r = volumes().attach(caller, resolve(caller, volume), instanceId);
-        Attachment a = r.attachment();
+        return view(r.attachment(), r.created());
+    }
+
+    @RequiredRole(value = Role.OPERATOR, auditedByService = true)
+    @Descriptor("take a volume over for an instance once the holder's lease ran out: fences the old"
+            + " attachment (connections closed, credentials refused); prints the new one as attach does")
+    public AttachmentView takeover(
+            @Descriptor("admin: fence the holder at once, even while its lease runs") @Parameter(names = { "-f", "--force" }, presentValue = "true", absentValue = "false") boolean force,
+            Caller caller, @Descriptor("volume id or name") String volume,
+            @Descriptor("the instance that takes it over") String instanceId) {
+        String id = resolve(caller, volume);
+        String before = volumes().attachment(caller, id).map(Attachment::attachmentId).orElse(null);
+        Attachment a = force ? volumes().forceTakeover(caller, id, instanceId) : volumes().takeover(caller, id, instanceId);
+        // the instance that already held it gets its own attachment back
+        return view(a, !a.attachmentId().equals(before));
+    }
+
+    private static AttachmentView view(Attachment a, boolean created) {
         // A plaintext (lab mode) URI takes no TLS files; handing them out would only mislead.
         TlsCredentials t = a.uri() != null && a.uri().startsWith("nbds:") ? a.tls() : null;
         return new AttachmentView(a.attachmentId(), a.volumeId(), a.instanceId(), a.epoch(), a.leaseExpiresAt(),
                 a.uri(), t == null ? null : new TlsFiles(t.caCertPem(), t.clientCertPem(), t.clientKeyPem()),
-                r.created());
+                created);
     }
 
     @RequiredRole(value = Role.OPERATOR, auditedByService = true)

@@ -5,6 +5,7 @@ import static org.hamcrest.CoreMatchers.containsString;
 import static org.hamcrest.CoreMatchers.not;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -122,6 +123,53 @@ public class VolumeConsoleTest {
         Ssh.Result gone = as("olga", "volume:show disk1");
         assertNotEquals(gone.toString(), 0, gone.status());
         assertThat(gone.err(), containsString("disk1"));
+    }
+
+    @Test
+    public void takeoverWaitsForTheLeaseUnlessAnAdminForcesItAndFencesTheOldHolder() throws Exception {
+        assertEquals(0, as("olga", "volume:create disk2 4M").status());
+        JsonNode first = json.readTree(as("olga", "volume:attach disk2 vm-1 --json").out());
+        Path oldTls = tmp.newFolder("old-tls").toPath();
+        Files.writeString(oldTls.resolve("ca-cert.pem"), first.get("tls").get("caCertPem").asText());
+        Files.writeString(oldTls.resolve("client-cert.pem"), first.get("tls").get("clientCertPem").asText());
+        Files.writeString(oldTls.resolve("client-key.pem"), first.get("tls").get("clientKeyPem").asText());
+        String oldUri = first.get("uri").asText() + "?tls-certificates=" + oldTls;
+        assertEquals("the first holder's credentials work", 0, nbdinfo(oldUri).exitValue());
+
+        // the lease was just renewed by attaching: a takeover on request must wait for it
+        Ssh.Result early = as("olga", "volume:takeover disk2 vm-2");
+        assertNotEquals(early.toString(), 0, early.status());
+        assertEquals(early.err(), 1, early.err().strip().lines().count());
+        assertThat(early.err(), containsString("lease"));
+        Ssh.Result notAdmin = as("olga", "volume:takeover --force disk2 vm-2");
+        assertNotEquals(notAdmin.toString(), 0, notAdmin.status());
+        assertEquals(notAdmin.err(), 1, notAdmin.err().strip().lines().count());
+
+        Ssh.Result forced = admin("volume:takeover --force disk2 vm-2 --json");
+        assertEquals(forced.toString(), 0, forced.status());
+        JsonNode taken = json.readTree(forced.out());
+        assertEquals("vm-2", taken.get("instanceId").asText());
+        assertTrue(taken.toString(), taken.get("epoch").asLong() > first.get("epoch").asLong());
+        assertTrue(taken.toString(), taken.get("created").asBoolean());
+        assertNotEquals(first.get("attachmentId").asText(), taken.get("attachmentId").asText());
+        assertNotEquals("the fenced holder's credentials are refused", 0, nbdinfo(oldUri).exitValue());
+
+        // the new holder asking again gets its own attachment back
+        JsonNode again = json.readTree(as("olga", "volume:takeover disk2 vm-2 --json").out());
+        assertEquals(taken.get("attachmentId").asText(), again.get("attachmentId").asText());
+        assertFalse(again.toString(), again.get("created").asBoolean());
+        Ssh.Result shown = as("vic", "volume:show disk2");
+        assertThat(shown.out(), containsString("vm-2"));
+
+        assertEquals(0, admin("volume:detach --force disk2").status());
+        assertEquals(0, as("olga", "volume:delete disk2").status());
+    }
+
+    private static Process nbdinfo(String uri) throws Exception {
+        Process p = new ProcessBuilder("nbdinfo", uri).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        assertTrue("nbdinfo finished", p.waitFor(60, TimeUnit.SECONDS));
+        return p;
     }
 
     @Test
