@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 import org.osgi.framework.BundleContext;
@@ -72,6 +73,12 @@ public class NbdComponent implements HealthCheck {
                 min = "0", max = "262144")
         int inlineMaxBytes() default Limits.DEFAULT_INLINE;
 
+        @AttributeDefinition(description = "Whether a TLS WRITE larger than the inline bound goes to a worker, so"
+                + " the connection's thread decrypts the next payload meanwhile: 'auto' (on with more than two"
+                + " processors, where a core is free to write), 'on' or 'off' (the connection's thread writes it)",
+                options = { @Option(value = "auto"), @Option(value = "on"), @Option(value = "off") })
+        String tlsWriteHandoff() default "auto";
+
         @AttributeDefinition(description = "Requests read but not yet answered, per connection", min = "1",
                 max = "1024")
         int maxRequestsInFlight() default 64;
@@ -128,7 +135,8 @@ public class NbdComponent implements HealthCheck {
         Limits limits = new Limits(1, VolumeService.PREFERRED_BLOCK_SIZE, VolumeService.MAX_REQUEST_BYTES,
                 config.workersPerConnection(), config.maxRequestsInFlight(),
                 Math.max(config.maxBytesInFlight(), VolumeService.MAX_REQUEST_BYTES),
-                Math.max(0, Math.min(config.inlineMaxBytes(), Limits.MAX_INLINE)));
+                Math.max(0, Math.min(config.inlineMaxBytes(), Limits.MAX_INLINE)),
+                tlsWriteHandoff(config.tlsWriteHandoff()));
         ServerState state = new ServerState();
         this.engine = new EngineGate<>(state);
         this.authority = new EngineGate<>(state);
@@ -143,6 +151,22 @@ public class NbdComponent implements HealthCheck {
         String mode = configured == null || configured.isBlank() || configured.equals("default")
                 ? frameworkProperty : configured;
         return mode == null || !mode.trim().equalsIgnoreCase("off");
+    }
+
+    /** The tlsWriteHandoff setting: "on", "off", or "auto" (also for anything else, with a warning). */
+    static boolean tlsWriteHandoff(String configured) {
+        String mode = configured == null ? "auto" : configured.trim().toLowerCase(Locale.ROOT);
+        switch (mode) {
+        case "on":
+            return true;
+        case "off":
+            return false;
+        case "auto":
+            return Limits.defaultTlsWriteHandoff();
+        default:
+            LOG.warn("tlsWriteHandoff must be 'auto', 'on' or 'off', not '{}': using 'auto'", configured);
+            return Limits.defaultTlsWriteHandoff();
+        }
     }
 
     private static String property(BundleContext context, String key, String fallback) {

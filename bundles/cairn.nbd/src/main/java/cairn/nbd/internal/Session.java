@@ -17,10 +17,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The transmission phase of one connection. The connection's thread reads requests through
  * one input buffer (a burst of pipelined requests arrives in one read) and runs the small
- * READs and every plain WRITE itself (over TLS the small ones only): a pool handoff would cost
- * more than a cached 4 KiB read, and a write only copies into the page cache, where the kernel
- * runs one write to a file at a time anyway. Their replies collect in a batch that leaves in one write whenever the thread
- * is about to block. Everything that may take long (large READs, FUA writes, FLUSH, TRIM,
+ * READs and every plain WRITE itself (over TLS the small ones, or all of them on a machine with
+ * no core to spare): a pool handoff would cost more than a cached 4 KiB read, and a write only
+ * copies into the page cache, where the kernel runs one write to a file at a time anyway.
+ * Their replies collect in a batch that leaves in one write whenever the thread is about to
+ * block. Everything that may take long (large READs, FUA writes, FLUSH, TRIM,
  * WRITE_ZEROES, BLOCK_STATUS) goes to a small worker pool, so requests still run in parallel
  * and their replies leave in completion order. Work handed over is bounded by count and by
  * bytes: a client cannot make the server hold more than {@link Limits#maxBytesInFlight()} of
@@ -228,12 +229,14 @@ final class Session {
             execute(new Request(type, flags, handle, offset, length, payload, 0), replies.batched);
             return true;
         }
-        if (type == Nbd.CMD_WRITE && !fua && limits.inlineMax() > 0 && !wire.encrypted()) {
+        if (type == Nbd.CMD_WRITE && !fua && limits.inlineMax() > 0
+                && (!wire.encrypted() || !limits.tlsWriteHandoff())) {
             // A large plain WRITE runs here too, from the buffer its payload was just read into
             // (still in this core's cache). The kernel serializes buffered writes to one file
             // anyway (the inode lock), so a worker would add a cache-cold copy, lock spinning
             // against the other workers and a thread switch, and gain no parallelism. Over TLS
-            // this thread is busy decrypting the next payload: there a worker's write overlaps it.
+            // this thread has the next payload to decrypt: where another core is free, a worker's
+            // write overlaps that (Limits.tlsWriteHandoff).
             ByteBuffer payload = pool.acquire((int) length);
             try {
                 readPayload(payload);

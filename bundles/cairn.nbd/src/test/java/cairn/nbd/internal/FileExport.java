@@ -6,6 +6,8 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -19,6 +21,8 @@ final class FileExport implements Export {
     volatile Consumer<String> fenced;
     /** Regions sent whole. */
     final AtomicInteger regionsSent = new AtomicInteger();
+    /** Names of the threads that ran writes larger than the default inline bound. */
+    final Set<String> largeWriters = ConcurrentHashMap.newKeySet();
     /** Regions fail half way through. */
     volatile boolean breakRegions;
 
@@ -109,6 +113,9 @@ final class FileExport implements Export {
 
     @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
+        if (src.remaining() > Limits.DEFAULT_INLINE) {
+            largeWriters.add(Thread.currentThread().getName());
+        }
         long pos = offset;
         while (src.hasRemaining()) {
             pos += file.write(src, pos);

@@ -1,11 +1,12 @@
 package cairn.nbd.internal;
 
+import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import org.junit.Test;
 
-/** How the TLS mode is decided: typed configuration first, then the launcher's framework property. */
+/** How the TLS settings are decided: typed configuration first, then the launcher's framework property. */
 public class NbdComponentTest {
 
     @Test
@@ -17,5 +18,15 @@ public class NbdComponentTest {
         assertFalse(NbdComponent.tlsOn("default", " OFF "));
         assertFalse("configuration wins", NbdComponent.tlsOn("off", "on"));
         assertTrue("configuration wins", NbdComponent.tlsOn("on", "off"));
+    }
+
+    @Test
+    public void tlsWriteHandoffFollowsTheSettingOrTheCores() {
+        assertTrue(NbdComponent.tlsWriteHandoff("on"));
+        assertFalse(NbdComponent.tlsWriteHandoff(" OFF"));
+        boolean spareCore = Runtime.getRuntime().availableProcessors() > 2;
+        assertEquals(spareCore, NbdComponent.tlsWriteHandoff("auto"));
+        assertEquals(spareCore, Limits.defaultTlsWriteHandoff());
+        assertEquals("an unknown value is 'auto'", spareCore, NbdComponent.tlsWriteHandoff("sometimes"));
     }
 }

@@ -1,6 +1,8 @@
 package cairn.nbd.internal;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assume.assumeTrue;
@@ -118,13 +120,17 @@ public class TlsRealClientsTest {
 
     @Before
     public void start() throws Exception {
+        start(Limits.defaultTlsWriteHandoff());
+    }
 
-        Path volume = tmp.newFile("vol").toPath();
+    private void start(boolean tlsWriteHandoff) throws Exception {
+        Path volume = tmp.getRoot().toPath().resolve("vol");
         Files.write(volume, new byte[SIZE]);
         catalog = new FileCatalog();
         catalog.files.put("tls-export", volume);
         server = new NbdServer(new NbdServer.Settings(new InetSocketAddress("127.0.0.1", 0), null, provider(),
-                new Limits(1, 4096, 32 << 20, 4, 64, 64 << 20), 10000, 64), catalog, new ServerState());
+                new Limits(1, 4096, 32 << 20, 4, 64, 64 << 20, Limits.DEFAULT_INLINE, tlsWriteHandoff), 10000, 64),
+                catalog, new ServerState());
         server.start();
     }
 
@@ -218,6 +224,34 @@ public class TlsRealClientsTest {
         RealClientsTestRun compare = run("qemu-img", "compare", "--object", object, "--image-opts",
                 "driver=raw,file.driver=file,file.filename=" + image, target);
         assertEquals(compare.output(), 0, compare.exit());
+    }
+
+    /**
+     * Large TLS WRITEs go to the workers only with the handoff on; either way every byte lands
+     * (qemu-img writes the image in requests far above the inline bound, then compares it).
+     */
+    @Test
+    public void largeWritesRunWhereTheHandoffSettingSays() throws Exception {
+        for (boolean handoff : new boolean[] { false, true }) {
+            stop();
+            start(handoff);
+            Path image = dir.resolve("handoff-" + handoff + ".raw");
+            byte[] data = new byte[SIZE];
+            new java.util.Random(handoff ? 5 : 7).nextBytes(data);
+            Files.write(image, data);
+            String object = "tls-creds-x509,id=tls0,dir=" + dir.resolve("certs") + ",endpoint=client";
+            String target = "driver=nbd,host=127.0.0.1,port=" + server.port() + ",export=tls-export,tls-creds=tls0";
+            RealClientsTestRun convert = run("qemu-img", "convert", "-n", "--object", object, "-f", "raw",
+                    image.toString(), "--target-image-opts", target);
+            assertEquals(convert.output(), 0, convert.exit());
+            assertArrayEquals("handoff " + handoff, data, Files.readAllBytes(tmp.getRoot().toPath().resolve("vol")));
+            java.util.Set<String> writers = catalog.opened.get("tls-export").largeWriters;
+            assertFalse("large writes were made", writers.isEmpty());
+            for (String thread : writers) {
+                // a connection's thread is cairn-nbd-<id>, its workers cairn-nbd-<id>-w<n>
+                assertEquals("handoff " + handoff + ": " + writers, handoff, thread.matches("cairn-nbd-.*-w\\d+"));
+            }
+        }
     }
 
     @Test
