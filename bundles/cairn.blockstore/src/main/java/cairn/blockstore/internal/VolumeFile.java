@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import cairn.blockstore.api.Extent;
@@ -213,8 +214,13 @@ final class VolumeFile implements AutoCloseable {
         if (len == 0) {
             return;
         }
-        if (views.isEmpty() && steady(offset / BLOCK, (offset + len - 1) / BLOCK)) {
+        long first = offset / BLOCK;
+        long last = (offset + len - 1) / BLOCK;
+        if (views.isEmpty() && steady(first, last)) {
             writeFully(data, src, offset);
+            return;
+        }
+        if (writeUntrimmed(first, last, offset, src)) {
             return;
         }
         long pos = offset;
@@ -250,6 +256,46 @@ final class VolumeFile implements AutoCloseable {
             }
             src.position(src.position() + n);
             pos += n;
+        }
+    }
+
+    /**
+     * Writes a range none of whose blocks is trimmed (the first writes to a new volume, writes
+     * while a snapshot view is open) with the block bookkeeping done first and the data in one
+     * positional write. Written block by block instead, the page cache would keep the range in
+     * block-sized pieces (64 KiB folios) for as long as it stays cached, and every later read
+     * of it would cost more. False, with nothing done, when a block in it is trimmed.
+     */
+    private boolean writeUntrimmed(long first, long last, long offset, ByteBuffer src) throws IOException {
+        // every stripe of the range, each once, in stripe order: two writers over ranges that
+        // wrap around the stripes cannot each hold one the other waits for
+        int[] order = LongStream.rangeClosed(first, Math.min(last, first + STRIPES - 1))
+                .mapToInt(b -> (int) (b % STRIPES)).sorted().toArray();
+        int held = 0;
+        try {
+            for (int stripe : order) {
+                stripes[stripe].lock();
+                held++;
+            }
+            for (long b = first; b <= last; b++) {
+                if (map.alloc(b) == BlockMap.TRIMMED) {
+                    return false;
+                }
+            }
+            for (long b = first; b <= last; b++) {
+                preserve(b);
+                markChanged(b);
+                if (map.alloc(b) == BlockMap.HOLE) {
+                    // Mark first: a block marked written may read zeros, never the reverse.
+                    map.setAlloc(b, BlockMap.DATA);
+                }
+            }
+            writeFully(data, src, offset);
+            return true;
+        } finally {
+            for (int i = 0; i < held; i++) {
+                stripes[order[i]].unlock();
+            }
         }
     }
 
