@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.stream.LongStream;
 import java.util.stream.Stream;
 
 import cairn.blockstore.api.Extent;
@@ -214,15 +213,16 @@ final class VolumeFile implements AutoCloseable {
         if (len == 0) {
             return;
         }
-        long first = offset / BLOCK;
-        long last = (offset + len - 1) / BLOCK;
-        if (views.isEmpty() && steady(first, last)) {
+        if (views.isEmpty() && steady(offset / BLOCK, (offset + len - 1) / BLOCK)) {
             writeFully(data, src, offset);
             return;
         }
-        if (writeUntrimmed(first, last, offset, src)) {
-            return;
-        }
+        // Block by block, also where one write could cover the range: the first writes to a
+        // volume leave its data in the page cache in block-sized folios (64 KiB). Written in
+        // one call they become folios as large as the write (1 MiB), and then every later 4 KiB
+        // write dirties and is accounted as a whole MiB: dirty-page throttling cut random 4 KiB
+        // writes 1.7x over TCP and 3.3x over the unix socket (bench/RESULTS.md run M), far more
+        // than the larger folios saved on 1 MiB reads.
         long pos = offset;
         while (src.hasRemaining()) {
             long b = pos / BLOCK;
@@ -256,46 +256,6 @@ final class VolumeFile implements AutoCloseable {
             }
             src.position(src.position() + n);
             pos += n;
-        }
-    }
-
-    /**
-     * Writes a range none of whose blocks is trimmed (the first writes to a new volume, writes
-     * while a snapshot view is open) with the block bookkeeping done first and the data in one
-     * positional write. Written block by block instead, the page cache would keep the range in
-     * block-sized pieces (64 KiB folios) for as long as it stays cached, and every later read
-     * of it would cost more. False, with nothing done, when a block in it is trimmed.
-     */
-    private boolean writeUntrimmed(long first, long last, long offset, ByteBuffer src) throws IOException {
-        // every stripe of the range, each once, in stripe order: two writers over ranges that
-        // wrap around the stripes cannot each hold one the other waits for
-        int[] order = LongStream.rangeClosed(first, Math.min(last, first + STRIPES - 1))
-                .mapToInt(b -> (int) (b % STRIPES)).sorted().toArray();
-        int held = 0;
-        try {
-            for (int stripe : order) {
-                stripes[stripe].lock();
-                held++;
-            }
-            for (long b = first; b <= last; b++) {
-                if (map.alloc(b) == BlockMap.TRIMMED) {
-                    return false;
-                }
-            }
-            for (long b = first; b <= last; b++) {
-                preserve(b);
-                markChanged(b);
-                if (map.alloc(b) == BlockMap.HOLE) {
-                    // Mark first: a block marked written may read zeros, never the reverse.
-                    map.setAlloc(b, BlockMap.DATA);
-                }
-            }
-            writeFully(data, src, offset);
-            return true;
-        } finally {
-            for (int i = 0; i < held; i++) {
-                stripes[order[i]].unlock();
-            }
         }
     }
 

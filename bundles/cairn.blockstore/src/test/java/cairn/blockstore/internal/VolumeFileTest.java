@@ -17,7 +17,6 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.derby.jdbc.EmbeddedDataSource;
@@ -333,76 +332,6 @@ public class VolumeFileTest {
                 }
                 pool.shutdown();
             }
-        }
-    }
-
-    /**
-     * With a view open every write takes the blocks' locks. One writer's range runs over the
-     * last lock stripes into the first ones, the other's over nearly all stripes from the
-     * first: taken in block order, each would end up holding what the other waits for.
-     */
-    @Test
-    public void writersWhoseRangesWrapAroundTheLockStripesFinishAndLand() throws Exception {
-        int stripes = 256;
-        long size = 3L * stripes * BLOCK;
-        VolumeFile v = create("vol-stripes", size);
-        ViewImpl view;
-        v.io.writeLock().lock();
-        try {
-            view = v.openView();
-        } finally {
-            v.io.writeLock().unlock();
-        }
-        long shortAt = (stripes - 4L) * BLOCK;
-        int shortLen = 12 * BLOCK;
-        long longAt = 2L * stripes * BLOCK;
-        int longLen = (stripes - 2) * BLOCK;
-        // daemon threads: should they deadlock, the test fails and leaves them (and the volume) behind
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "stripe-writer");
-            t.setDaemon(true);
-            return t;
-        });
-        List<java.util.concurrent.Future<byte[]>> done = new java.util.ArrayList<>();
-        for (long[] job : new long[][] { { shortAt, shortLen }, { longAt, longLen } }) {
-            done.add(pool.submit(() -> {
-                byte[] data = new byte[(int) job[1]];
-                Random random = new Random(job[0]);
-                for (int i = 0; i < 40; i++) {
-                    random.nextBytes(data);
-                    v.io.readLock().lock();
-                    try {
-                        v.write(job[0], ByteBuffer.wrap(data));
-                    } finally {
-                        v.io.readLock().unlock();
-                    }
-                }
-                return data;
-            }));
-        }
-        byte[] lastShort;
-        byte[] lastLong;
-        try {
-            lastShort = done.get(0).get(60, TimeUnit.SECONDS);
-            lastLong = done.get(1).get(60, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-            throw new AssertionError("the writers did not finish: each holds a lock stripe the other waits for");
-        }
-        pool.shutdown();
-        try {
-            ByteBuffer got = ByteBuffer.allocate(shortLen);
-            v.read(shortAt, got);
-            assertArrayEquals(lastShort, got.array());
-            got = ByteBuffer.allocate(longLen);
-            v.read(longAt, got);
-            assertArrayEquals(lastLong, got.array());
-            ByteBuffer before = ByteBuffer.allocate(shortLen);
-            view.read(shortAt, before);
-            assertArrayEquals("the view still reads what was there when it opened", new byte[shortLen],
-                    before.array());
-        } finally {
-            view.close();
-            v.close();
         }
     }
 
