@@ -220,9 +220,9 @@ final class VolumeFile implements AutoCloseable {
         // Block by block, also where one write could cover the range: the first writes to a
         // volume leave its data in the page cache in block-sized folios (64 KiB). Written in
         // one call they become folios as large as the write (1 MiB), and then every later 4 KiB
-        // write dirties and is accounted as a whole MiB: dirty-page throttling cut random 4 KiB
-        // writes 1.7x over TCP and 3.3x over the unix socket (bench/RESULTS.md run M), far more
-        // than the larger folios saved on 1 MiB reads.
+        // write dirties a whole MiB: random 4 KiB writes then fell 1.7x over TCP and 3.3x over
+        // the unix socket (bench/RESULTS.md run M), far more than the larger folios saved on
+        // 1 MiB reads.
         long pos = offset;
         while (src.hasRemaining()) {
             long b = pos / BLOCK;
