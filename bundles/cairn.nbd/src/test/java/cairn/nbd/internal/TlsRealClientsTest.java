@@ -210,19 +210,29 @@ public class TlsRealClientsTest {
         assertEquals(copy.output(), 0, copy.exit());
     }
 
+    private static final String QEMU_TLS = "tls-creds-x509,id=tls0,dir=%s,endpoint=client";
+
+    private String qemuTarget() throws IOException {
+        return "driver=nbd,host=127.0.0.1,port=" + server.port() + ",export=tls-export,tls-creds=tls0";
+    }
+
+    /** Writes a random image of the export's size to {@code name} and qemu-img converts it onto the export. */
+    private byte[] convertRandomImage(String name, long seed) throws Exception {
+        byte[] data = new byte[SIZE];
+        new java.util.Random(seed).nextBytes(data);
+        Files.write(dir.resolve(name), data);
+        RealClientsTestRun convert = run("qemu-img", "convert", "-n", "--object",
+                String.format(QEMU_TLS, dir.resolve("certs")), "-f", "raw", dir.resolve(name).toString(),
+                "--target-image-opts", qemuTarget());
+        assertEquals(convert.output(), 0, convert.exit());
+        return data;
+    }
+
     @Test
     public void qemuImgWritesAndComparesOverTls() throws Exception {
-        Path image = dir.resolve("image.raw");
-        byte[] data = new byte[SIZE];
-        new java.util.Random(3).nextBytes(data);
-        Files.write(image, data);
-        String object = "tls-creds-x509,id=tls0,dir=" + dir.resolve("certs") + ",endpoint=client";
-        String target = "driver=nbd,host=127.0.0.1,port=" + server.port() + ",export=tls-export,tls-creds=tls0";
-        RealClientsTestRun convert = run("qemu-img", "convert", "-n", "--object", object, "-f", "raw",
-                image.toString(), "--target-image-opts", target);
-        assertEquals(convert.output(), 0, convert.exit());
-        RealClientsTestRun compare = run("qemu-img", "compare", "--object", object, "--image-opts",
-                "driver=raw,file.driver=file,file.filename=" + image, target);
+        convertRandomImage("image.raw", 3);
+        RealClientsTestRun compare = run("qemu-img", "compare", "--object", String.format(QEMU_TLS, dir.resolve("certs")),
+                "--image-opts", "driver=raw,file.driver=file,file.filename=" + dir.resolve("image.raw"), qemuTarget());
         assertEquals(compare.output(), 0, compare.exit());
     }
 
@@ -235,15 +245,7 @@ public class TlsRealClientsTest {
         for (boolean handoff : new boolean[] { false, true }) {
             stop();
             start(handoff);
-            Path image = dir.resolve("handoff-" + handoff + ".raw");
-            byte[] data = new byte[SIZE];
-            new java.util.Random(handoff ? 5 : 7).nextBytes(data);
-            Files.write(image, data);
-            String object = "tls-creds-x509,id=tls0,dir=" + dir.resolve("certs") + ",endpoint=client";
-            String target = "driver=nbd,host=127.0.0.1,port=" + server.port() + ",export=tls-export,tls-creds=tls0";
-            RealClientsTestRun convert = run("qemu-img", "convert", "-n", "--object", object, "-f", "raw",
-                    image.toString(), "--target-image-opts", target);
-            assertEquals(convert.output(), 0, convert.exit());
+            byte[] data = convertRandomImage("handoff-" + handoff + ".raw", handoff ? 5 : 7);
             assertArrayEquals("handoff " + handoff, data, Files.readAllBytes(tmp.getRoot().toPath().resolve("vol")));
             java.util.Set<String> writers = catalog.opened.get("tls-export").largeWriters;
             assertFalse("large writes were made", writers.isEmpty());
