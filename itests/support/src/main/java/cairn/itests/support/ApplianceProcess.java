@@ -56,8 +56,10 @@ public final class ApplianceProcess implements AutoCloseable {
     /** An appliance on the given data directory, with extra {@code bin/cairn run} flags and environment. */
     public static ApplianceProcess create(Path data, List<String> extraArgs, Map<String, String> env) {
         Map<String, Integer> ports = new HashMap<>();
-        for (String name : new String[] { "http", "ssh", "nbd", "peer" }) {
-            ports.put(name, freePort());
+        String[] names = { "http", "ssh", "nbd", "peer" };
+        int[] free = freePorts(names.length);
+        for (int i = 0; i < names.length; i++) {
+            ports.put(names[i], free[i]);
         }
         return new ApplianceProcess(image(), data, ports, List.copyOf(extraArgs), Map.copyOf(env));
     }
@@ -72,6 +74,34 @@ public final class ApplianceProcess implements AutoCloseable {
             throw new IllegalStateException(p + " holds no built image; run the build first");
         }
         return p;
+    }
+
+    /**
+     * {@code n} distinct free ports: every socket stays open until all are taken, so the
+     * kernel cannot hand out one port twice (taken one at a time, two sometimes matched and
+     * the appliance refused to start).
+     */
+    public static int[] freePorts(int n) {
+        List<ServerSocket> open = new ArrayList<>();
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0);
+                open.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            for (ServerSocket s : open) {
+                try {
+                    s.close();
+                } catch (IOException e) {
+                    // closing a listener that never accepted: nothing to lose
+                }
+            }
+        }
     }
 
     public static int freePort() {
