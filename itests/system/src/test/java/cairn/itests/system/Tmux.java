@@ -73,15 +73,27 @@ final class Tmux implements AutoCloseable {
         return last[0];
     }
 
+    /**
+     * Whether the pane's program has ended and tmux has collected how. tmux marks a pane
+     * dead when its terminal closes, which can come before it has reaped the program, so
+     * until then the exit status is still unknown.
+     */
     boolean paneDead() {
-        Ssh.Result r = runner.run(List.of("tmux", "-S", socket.toString(), "display-message", "-p", "-t", session,
-                "#{pane_dead} #{pane_dead_status}"), null, null);
-        return r.out().startsWith("1");
+        String[] f = paneState();
+        return f[0].equals("1") && !(f[1].isEmpty() && f[2].isEmpty());
     }
 
+    /** The dead pane's exit status, or "signal N" when a signal ended it. */
     String paneExitStatus() {
-        return runner.run(List.of("tmux", "-S", socket.toString(), "display-message", "-p", "-t", session,
-                "#{pane_dead_status}"), null, null).out().strip();
+        String[] f = paneState();
+        return f[2].isEmpty() ? f[1] : "signal " + f[2];
+    }
+
+    private String[] paneState() {
+        Ssh.Result r = runner.run(List.of("tmux", "-S", socket.toString(), "display-message", "-p", "-t", session,
+                "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"), null, null);
+        String[] f = r.out().strip().split(":", -1);
+        return f.length == 3 ? f : new String[] { "", "", "" };
     }
 
     @Override
