@@ -58,6 +58,8 @@ final class RoleBundles {
         options.add(junitBundles());
         // Ed25519 keys of the SSH console (eddsa) need the JDK's X.509 classes
         options.add(systemPackage("sun.security.x509"));
+        // block storage ends its volumes' read mappings through sun.misc.Unsafe, as in the appliance
+        options.add(systemPackage("sun.misc"));
         options.add(frameworkStartLevel(DEFAULT_LEVEL + 1));
         options.add(cleanCaches());
         options.add(frameworkProperty("cairn.data").value(data.toString()));
@@ -70,6 +72,11 @@ final class RoleBundles {
         options.add(frameworkProperty("org.osgi.service.http.port").value(Integer.toString(freePort())));
         options.add(frameworkProperty("felix.fileinstall.dir").value(data.resolve("etc").toString()));
         options.add(frameworkProperty("felix.fileinstall.poll").value("200"));
+        // as in the appliance (FrameworkSettings): configurations changed through Config Admin are
+        // not written back to etc/. FileInstall writes such a file in place, and its next poll
+        // once read it empty and applied an empty configuration: the engine restarted on its
+        // defaults in the middle of BlockstoreTest and every later test found no engine.
+        options.add(frameworkProperty("felix.fileinstall.enableConfigSave").value("false"));
         options.add(systemProperty("derby.stream.error.file").value(data.resolve("derby.log").toString()));
         options.add(systemProperty("org.ops4j.pax.url.mvn.localRepository")
                 .value(System.getProperty("org.ops4j.pax.url.mvn.localRepository")));
