@@ -58,11 +58,40 @@ public interface VolumeChannel extends AutoCloseable {
         return Optional.empty();
     }
 
-    /** A range of a volume's storage on its way to a channel; see {@link VolumeChannel#region}. */
+    /**
+     * The bytes at {@code [offset, offset+length)} as memory of this process, for a caller that
+     * writes them to a socket itself: the volume's storage mapped read-only, offered only while
+     * those bytes are all in the page cache, so that a socket write copies them from there once
+     * instead of through a buffer. The region's {@link Region#memory} is present. Empty when
+     * this range has to be read with {@link #read} (the default). Checked and counted like a
+     * read when it is returned, and failing like one. Valid until closed: close it when done,
+     * and let only the kernel read the memory (a system call on it fails cleanly where a read
+     * of a page the disk cannot deliver would stop this process).
+     *
+     * @since 1.4
+     */
+    default Optional<Region> mapped(long offset, int length) throws IOException {
+        return Optional.empty();
+    }
+
+    /**
+     * A range of a volume's storage on its way to a channel; see {@link VolumeChannel#region}
+     * and {@link VolumeChannel#mapped}.
+     */
     interface Region extends AutoCloseable {
 
         /** Bytes in the region. */
         int length();
+
+        /**
+         * The region's bytes as a read-only buffer of mapped memory when it has them (a region
+         * from {@link VolumeChannel#mapped}); a new buffer on every call, valid until close.
+         *
+         * @since 1.4
+         */
+        default Optional<ByteBuffer> memory() {
+            return Optional.empty();
+        }
 
         /**
          * Sends every byte of the region to {@code target} (a blocking channel). When this

@@ -4,7 +4,7 @@
  * {@code cairn.blockstore}; REST, SSH and NBD are thin surfaces over these services.
  */
 @Export
-@Version("1.3.0")
+@Version("1.4.0")
 package cairn.blockstore.api;
 
 import org.osgi.annotation.bundle.Export;

@@ -101,6 +101,71 @@ final class ChannelImpl implements VolumeChannel {
         return Optional.of(new FileRegion(volume, offset, length));
     }
 
+    @Override
+    public Optional<Region> mapped(long offset, int length) throws IOException {
+        checkRequest(offset, length);
+        ByteBuffer bytes;
+        volume.io.readLock().lock();
+        try {
+            ensureOpen();
+            checkRange(offset, length);
+            bytes = length == 0 ? null : volume.mapped(offset, length);
+            if (bytes == null) {
+                return Optional.empty();
+            }
+            volume.pin();
+            volume.readOps.increment();
+            volume.readBytes.add(length);
+        } finally {
+            volume.io.readLock().unlock();
+        }
+        // like a file region: sent without the io lock, pinned so closing waits before unmapping
+        return Optional.of(new MappedRegion(volume, bytes));
+    }
+
+    /** A pinned range of the mapped data file; see {@link VolumeFile#mapped}. */
+    private static final class MappedRegion implements Region {
+
+        private final VolumeFile volume;
+        private final ByteBuffer bytes;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        MappedRegion(VolumeFile volume, ByteBuffer bytes) {
+            this.volume = volume;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public int length() {
+            return bytes.remaining();
+        }
+
+        @Override
+        public Optional<ByteBuffer> memory() {
+            if (released.get()) {
+                throw new IllegalStateException("region already closed");
+            }
+            return Optional.of(bytes.duplicate());
+        }
+
+        @Override
+        public void sendTo(WritableByteChannel target) throws IOException {
+            ByteBuffer b = memory().orElseThrow();
+            while (b.hasRemaining()) {
+                if (target.write(b) <= 0) {
+                    throw new IOException("sent " + b.position() + " of " + b.limit() + " bytes: the channel took no more");
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (released.compareAndSet(false, true)) {
+                volume.unpin();
+            }
+        }
+    }
+
     /** A pinned range of the data file; see {@link VolumeFile#pin}. */
     private static final class FileRegion implements Region {
 

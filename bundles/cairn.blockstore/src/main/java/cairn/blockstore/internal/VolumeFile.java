@@ -56,6 +56,8 @@ final class VolumeFile implements AutoCloseable {
     private final Store store;
     private final RandomAccessFile raf;
     private final FileChannel data;
+    /** The data file mapped for reads served from the page cache; see {@link #mapped}. */
+    private final MappedData mapping;
     private final BlockMap map;
     private final ReentrantLock[] stripes = new ReentrantLock[STRIPES];
     private final ConcurrentLinkedQueue<Long> pending = new ConcurrentLinkedQueue<>();
@@ -67,8 +69,8 @@ final class VolumeFile implements AutoCloseable {
     private volatile long size;
     private long generation; // guarded by foldLock
 
-    private VolumeFile(Path dir, String id, long size, long generation, Store store, boolean create)
-            throws IOException {
+    private VolumeFile(Path dir, String id, long size, long generation, Store store, MappedData.Budget budget,
+            boolean create) throws IOException {
         this.dir = dir;
         this.id = id;
         this.size = size;
@@ -90,6 +92,7 @@ final class VolumeFile implements AutoCloseable {
                 raf.setLength(size);
             }
             data = raf.getChannel();
+            mapping = new MappedData(data, budget);
             map = new BlockMap(dir.resolve(id + ".blocks"), blocksFor(size), create);
         } catch (IOException | RuntimeException e) {
             raf.close();
@@ -97,8 +100,9 @@ final class VolumeFile implements AutoCloseable {
         }
     }
 
-    static VolumeFile create(Path dir, String id, long size, long generation, Store store) throws IOException {
-        VolumeFile v = new VolumeFile(dir, id, size, generation, store, true);
+    static VolumeFile create(Path dir, String id, long size, long generation, Store store, MappedData.Budget budget)
+            throws IOException {
+        VolumeFile v = new VolumeFile(dir, id, size, generation, store, budget, true);
         v.data.force(true);
         v.map.force();
         return v;
@@ -108,8 +112,9 @@ final class VolumeFile implements AutoCloseable {
      * Adopts an existing volume: changes a crash left unrecorded are recorded now, and
      * views that were open when the engine stopped are removed (a snapshot must retry).
      */
-    static VolumeFile open(Path dir, String id, long size, long generation, Store store) throws IOException {
-        VolumeFile v = new VolumeFile(dir, id, size, generation, store, false);
+    static VolumeFile open(Path dir, String id, long size, long generation, Store store, MappedData.Budget budget)
+            throws IOException {
+        VolumeFile v = new VolumeFile(dir, id, size, generation, store, budget, false);
         for (long b = 0; b < v.map.blocks(); b++) {
             if (v.map.tracking(b) == BlockMap.PENDING) {
                 v.pending.add(b);
@@ -173,6 +178,24 @@ final class VolumeFile implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    /**
+     * {@code [offset, offset+len)} of the data file as read-only memory, or null when it has
+     * to be read with {@link #read}: a block in it was trimmed, or it is not all in the page
+     * cache (see {@link MappedData}). Valid until {@link #close}; pin it while in use.
+     */
+    ByteBuffer mapped(long offset, int len) throws IOException {
+        long end = size;
+        if (offset < 0 || len <= 0 || offset > end - len) {
+            return null;
+        }
+        return sendable(offset, len) ? mapping.slice(offset, len, end) : null;
+    }
+
+    /** Bytes of the data file mapped now (for tests). */
+    long mappedBytes() {
+        return mapping.mappedBytes();
     }
 
     /**
@@ -416,10 +439,13 @@ final class VolumeFile implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        awaitSends();
+        boolean drained = awaitSends();
         try {
             flush();
         } finally {
+            // unmapped at once only when no region is still on its way out: one still being
+            // sent would read unmapped memory
+            mapping.close(drained);
             for (ViewImpl v : views) {
                 v.discard();
             }
@@ -432,9 +458,9 @@ final class VolumeFile implements AutoCloseable {
     /**
      * Lets regions already on their way out finish, for a bounded time: a client that stopped
      * reading its socket cannot hold a restart up. One still sending after that fails when the
-     * file closes under it, and its connection ends.
+     * file closes under it, and its connection ends. True when none is left.
      */
-    private void awaitSends() {
+    private boolean awaitSends() {
         long deadline = System.nanoTime() + SEND_DRAIN_NANOS;
         synchronized (sends) {
             long left;
@@ -443,9 +469,10 @@ final class VolumeFile implements AutoCloseable {
                     sends.wait(Math.max(1, left / 1_000_000));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return;
+                    return false;
                 }
             }
+            return sends[0] == 0;
         }
     }
 

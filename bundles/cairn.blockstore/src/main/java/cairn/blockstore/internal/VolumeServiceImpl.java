@@ -101,6 +101,12 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
         @AttributeDefinition(description = "Days an attachment's client certificate is valid (fencing refuses it "
                 + "earlier when the attachment ends)", min = "1", max = "36500")
         int clientCertificateValidityDays() default 3650;
+
+        @AttributeDefinition(description = "MiB of volume data, all volumes together, mapped into the engine's "
+                + "memory so that large reads already in the page cache are sent from there with one copy "
+                + "instead of two; costs page tables (8 bytes per 4 KiB read that way). 0: every read copies",
+                min = "0", max = "16777216")
+        long mappedReadMiB() default 32_768;
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(VolumeServiceImpl.class);
@@ -117,6 +123,8 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
     private final SecureRandom random = new SecureRandom();
     private final ReentrantLock catalog = new ReentrantLock();
     private final Map<String, VolumeFile> volumes = new ConcurrentHashMap<>();
+    /** Mapped bytes the volumes share for reads served from the page cache (see MappedData). */
+    private final MappedData.Budget mapBudget;
     private final Map<String, LiveAttachment> byVolume = new ConcurrentHashMap<>();
     private final Map<String, LiveAttachment> byExport = new ConcurrentHashMap<>();
     private final Map<String, LiveAttachment> byCertificate = new ConcurrentHashMap<>();
@@ -131,6 +139,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
             throws MigrationException, IOException {
         this.context = context;
         this.config = config;
+        this.mapBudget = new MappedData.Budget(config.mappedReadMiB() << 20);
         this.audit = audit;
         this.ca = ca;
         this.store = new Store(db);
@@ -161,7 +170,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                     LOG.info("removed volume {} left {} by an interrupted operation", v.id(), v.state().id());
                 }
                 case ERROR -> LOG.warn("volume {} is in error; not opened", v.id());
-                default -> volumes.put(v.id(), VolumeFile.open(volumesDir, v.id(), v.sizeBytes(), v.generation(), store));
+                default -> volumes.put(v.id(), VolumeFile.open(volumesDir, v.id(), v.sizeBytes(), v.generation(), store, mapBudget));
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.error("cannot open volume {}: {}", v.id(), e.getMessage(), e);
@@ -257,7 +266,7 @@ public class VolumeServiceImpl implements VolumeService, HealthCheck {
                 }
                 VolumeFile file;
                 try {
-                    file = VolumeFile.create(volumesDir, id, sizeBytes, 1, store);
+                    file = VolumeFile.create(volumesDir, id, sizeBytes, 1, store, mapBudget);
                 } catch (IOException e) {
                     cleanUpFailedCreate(id);
                     throw new CairnException(CairnException.Kind.UNAVAILABLE, "volume_storage",

@@ -82,7 +82,7 @@ public class CrashConsistencyTest {
                 lastFlushedSeq[(int) slot] = seq;
             }
         }
-        try (VolumeFile v = VolumeFile.open(dir.resolve("volumes"), "vol-crash", SIZE, 1, store)) {
+        try (VolumeFile v = VolumeFile.open(dir.resolve("volumes"), "vol-crash", SIZE, 1, store, new MappedData.Budget(0))) {
             Set<Long> changed = new HashSet<>();
             Arrays.stream(store.changedAfter("vol-crash", 0)).forEach(changed::add);
             ByteBuffer got = ByteBuffer.allocate(CrashWriter.SLOT);

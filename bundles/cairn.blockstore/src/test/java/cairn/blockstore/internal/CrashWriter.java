@@ -37,7 +37,7 @@ public final class CrashWriter {
         store.insertVolume(new Store.VolumeRow("vol-crash", "crash", "acme", size, VolumeState.AVAILABLE, 0, 1,
                 Instant.now()));
         Path volumes = Files.createDirectories(dir.resolve("volumes"));
-        VolumeFile v = VolumeFile.create(volumes, "vol-crash", size, 1, store);
+        VolumeFile v = VolumeFile.create(volumes, "vol-crash", size, 1, store, new MappedData.Budget(0));
         Random slots = new Random(seed);
         ByteBuffer buf = ByteBuffer.allocateDirect(SLOT);
         System.out.println("READY");

@@ -43,6 +43,7 @@ public class VolumeFileTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
+    private final MappedData.Budget budget = new MappedData.Budget(4L << 30);
     private EmbeddedDataSource ds;
     private Store store;
     private Path dir;
@@ -77,7 +78,7 @@ public class VolumeFileTest {
 
     private VolumeFile create(String id, long size) throws IOException {
         store.insertVolume(new Store.VolumeRow(id, id, "acme", size, VolumeState.AVAILABLE, 0, 1, Instant.now()));
-        return VolumeFile.create(dir, id, size, 1, store);
+        return VolumeFile.create(dir, id, size, 1, store, budget);
     }
 
     @Test
@@ -113,7 +114,7 @@ public class VolumeFileTest {
             }
             assertMatches(v, model);
         }
-        try (VolumeFile reopened = VolumeFile.open(dir, "vol-model", size, 1, store)) {
+        try (VolumeFile reopened = VolumeFile.open(dir, "vol-model", size, 1, store, budget)) {
             assertMatches(reopened, model);
         }
     }
@@ -122,6 +123,18 @@ public class VolumeFileTest {
         ByteBuffer all = ByteBuffer.allocate(model.length);
         v.read(0, all);
         assertArrayEquals(model, all.array());
+        // what the mapping offers (ranges in the page cache, no trimmed block) reads the same
+        Random random = new Random(model.length);
+        for (int i = 0; i < 50; i++) {
+            int off = random.nextInt(model.length);
+            int len = 1 + random.nextInt(Math.min(model.length - off, 3 * BLOCK));
+            ByteBuffer m = v.mapped(off, len);
+            if (m != null) {
+                byte[] got = new byte[len];
+                m.duplicate().get(got);
+                assertArrayEquals("mapped " + off + "+" + len, Arrays.copyOfRange(model, off, off + len), got);
+            }
+        }
         long pos = 0;
         for (Extent e : v.blockStatus(0, model.length)) {
             assertEquals("extents are contiguous", pos, e.offset());
@@ -143,7 +156,7 @@ public class VolumeFileTest {
         v.zero(7L * BLOCK, 10, true);
         assertEquals("nothing recorded yet", 0, store.changedAfter("vol-crash", 0).length);
         // Crash: no flush, no close. The mapped block map is in the page cache, as after kill -9.
-        VolumeFile after = VolumeFile.open(dir, "vol-crash", 64L * BLOCK, 1, store);
+        VolumeFile after = VolumeFile.open(dir, "vol-crash", 64L * BLOCK, 1, store, budget);
         assertArrayEquals(new long[] { 3, 7, 40 }, store.changedAfter("vol-crash", 0));
         ByteBuffer b = ByteBuffer.allocate(1);
         after.read(3L * BLOCK + 10, b);
@@ -369,6 +382,88 @@ public class VolumeFileTest {
             assertTrue("read IOPS " + readIops, readIops > 2000);
         }
         assertTrue(Files.isDirectory(dir));
+    }
+
+    @Test
+    public void mappedReadsOfferOnlyCachedUntrimmedRangesWithinOneChunk() throws Exception {
+        long size = MappedData.CHUNK + 16L * BLOCK; // two chunks, the second short
+        try (VolumeFile v = create("vol-map", size)) {
+            byte[] data = new byte[4 * BLOCK];
+            new Random(7).nextBytes(data);
+            v.write(0, ByteBuffer.wrap(data));
+            ByteBuffer m = v.mapped(BLOCK / 2, 2 * BLOCK);
+            assertTrue("written data is in the page cache: offered", m != null);
+            assertTrue(m.isDirect() && m.isReadOnly());
+            byte[] got = new byte[2 * BLOCK];
+            m.get(got);
+            assertArrayEquals(Arrays.copyOfRange(data, BLOCK / 2, BLOCK / 2 + 2 * BLOCK), got);
+            assertEquals("the first chunk is mapped whole", MappedData.CHUNK, v.mappedBytes());
+
+            // never written nor read: a hole with nothing in the page cache is read with pread
+            assertEquals(null, v.mapped(100L * BLOCK, BLOCK));
+            ByteBuffer zeros = ByteBuffer.allocate(BLOCK);
+            v.read(100L * BLOCK, zeros);
+            ByteBuffer cached = v.mapped(100L * BLOCK, BLOCK);
+            assertTrue("once read, it is cached and offered", cached != null);
+            assertEquals(0, cached.get(BLOCK - 1));
+
+            // a trimmed block reads as zeros whatever the file holds: never offered
+            v.zero(BLOCK, BLOCK, false);
+            assertEquals(null, v.mapped(0, 2 * BLOCK));
+            assertTrue(v.mapped(0, BLOCK) != null);
+
+            // across the chunk boundary: pread; on each side: mapped
+            byte[] edge = new byte[2 * BLOCK];
+            Arrays.fill(edge, (byte) 9);
+            v.write(MappedData.CHUNK - BLOCK, ByteBuffer.wrap(edge));
+            assertEquals(null, v.mapped(MappedData.CHUNK - BLOCK, 2 * BLOCK));
+            ByteBuffer after = v.mapped(MappedData.CHUNK, BLOCK);
+            assertEquals(9, after.get(0));
+            assertEquals(size, v.mappedBytes());
+            assertEquals(4L * MappedData.CHUNK - size, budget.left());
+
+            // past the end: nothing
+            assertEquals(null, v.mapped(size - BLOCK, 2 * BLOCK));
+        }
+        assertEquals("closing gives the budget back", 4L << 30, budget.left());
+    }
+
+    @Test
+    public void aGrownVolumeIsMappedAgainToItsNewEnd() throws Exception {
+        try (VolumeFile v = create("vol-grow-map", 16L * BLOCK)) {
+            v.write(0, ByteBuffer.wrap(new byte[BLOCK]));
+            assertTrue(v.mapped(0, BLOCK) != null);
+            assertEquals(16L * BLOCK, v.mappedBytes());
+            v.io.writeLock().lock();
+            try {
+                v.grow(32L * BLOCK);
+            } finally {
+                v.io.writeLock().unlock();
+            }
+            byte[] data = new byte[BLOCK];
+            Arrays.fill(data, (byte) 5);
+            v.write(20L * BLOCK, ByteBuffer.wrap(data));
+            ByteBuffer m = v.mapped(20L * BLOCK, BLOCK);
+            assertEquals(5, m.get(BLOCK - 1));
+            assertEquals(32L * BLOCK, v.mappedBytes());
+            assertEquals((4L << 30) - 32L * BLOCK, budget.left());
+        }
+    }
+
+    @Test
+    public void nothingIsMappedBeyondTheBudget() throws Exception {
+        MappedData.Budget small = new MappedData.Budget(8L * BLOCK);
+        store.insertVolume(new Store.VolumeRow("vol-small", "vol-small", "acme", 16L * BLOCK, VolumeState.AVAILABLE, 0,
+                1, Instant.now()));
+        try (VolumeFile v = VolumeFile.create(dir, "vol-small", 16L * BLOCK, 1, store, small)) {
+            v.write(0, ByteBuffer.wrap(new byte[BLOCK]));
+            assertEquals("a volume larger than the budget is read with pread", null, v.mapped(0, BLOCK));
+            assertEquals(0, v.mappedBytes());
+            ByteBuffer b = ByteBuffer.allocate(BLOCK);
+            v.read(0, b);
+            assertFalse(b.hasRemaining());
+        }
+        assertEquals(8L * BLOCK, small.left());
     }
 
     private static ByteBuffer direct(byte[] data) {

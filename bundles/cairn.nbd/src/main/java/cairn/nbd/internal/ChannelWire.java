@@ -79,6 +79,15 @@ final class ChannelWire implements Wire {
         return tcp ? null : channel;
     }
 
+    /**
+     * TCP only (the unix socket sends from the page cache by sendfile, see above): the kernel
+     * copies mapped data into the socket once, where a read into a buffer copies it twice.
+     */
+    @Override
+    public boolean writesMappedMemory() {
+        return tcp;
+    }
+
     @Override
     public boolean tlsCapable() {
         // TLS is offered on TCP only: the unix socket is local and guarded by file permissions

@@ -225,6 +225,35 @@ final class EngineExport implements Export {
     }
 
     @Override
+    public Region mapped(long offset, int length) throws IOException {
+        VolumeChannel.Region region = call(c -> c.mapped(offset, length).orElse(null));
+        if (region == null) {
+            return null;
+        }
+        ByteBuffer memory = region.memory().orElse(null);
+        if (memory == null) {
+            region.close();
+            return null;
+        }
+        return new Region() {
+            @Override
+            public void sendTo(WritableByteChannel target) throws IOException {
+                region.sendTo(target);
+            }
+
+            @Override
+            public ByteBuffer memory() {
+                return memory.duplicate();
+            }
+
+            @Override
+            public void close() {
+                region.close();
+            }
+        };
+    }
+
+    @Override
     public void write(long offset, ByteBuffer src, boolean fua) throws IOException {
         int position = src.position();
         call(c -> {

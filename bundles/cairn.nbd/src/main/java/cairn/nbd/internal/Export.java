@@ -42,6 +42,15 @@ interface Export {
         return null;
     }
 
+    /**
+     * The bytes at {@code offset} as a region whose {@link Region#memory} holds them (the
+     * volume's storage mapped, the bytes in the page cache), or null when this range must be
+     * read with {@link #read}. Fails as {@link #read} would.
+     */
+    default Region mapped(long offset, int length) throws IOException {
+        return null;
+    }
+
     /** Writes {@code src} from its position to its limit at {@code offset}; durable on return when {@code fua}. */
     void write(long offset, ByteBuffer src, boolean fua) throws IOException;
 
@@ -85,6 +94,14 @@ interface Export {
 
         /** Sends the whole range to {@code target}; when this throws, part of it may have gone. */
         void sendTo(WritableByteChannel target) throws IOException;
+
+        /**
+         * The range as read-only mapped memory (a region from {@link Export#mapped}), else null.
+         * Only the kernel may read it: see {@link Wire#writesMappedMemory}.
+         */
+        default ByteBuffer memory() {
+            return null;
+        }
 
         @Override
         void close();

@@ -33,6 +33,11 @@ final class Replies {
         default Export.Region region() throws IOException {
             return null;
         }
+
+        /** The data as a region in mapped memory, or null: then {@link #fill} is used. */
+        default Export.Region mapped() throws IOException {
+            return null;
+        }
     }
 
     /**
@@ -179,12 +184,22 @@ final class Replies {
         @Override
         public void read(long handle, long offset, int length, Filler filler) throws IOException {
             WritableByteChannel plain = wire.plainChannel();
-            Export.Region region = plain == null || length == 0 ? null : filler.region();
-            if (region != null) {
-                try (region) {
-                    send(handle, offset, length, region, plain);
+            if (length > 0 && plain != null) {
+                Export.Region region = filler.region();
+                if (region != null) {
+                    try (region) {
+                        send(handle, offset, length, region, plain);
+                    }
+                    return;
                 }
-                return;
+            } else if (length > 0 && wire.writesMappedMemory()) {
+                Export.Region region = filler.mapped();
+                if (region != null) {
+                    try (region) {
+                        sendMemory(handle, offset, length, region.memory());
+                    }
+                    return;
+                }
             }
             ByteBuffer data = pool.acquire(length);
             try {
@@ -224,6 +239,29 @@ final class Replies {
                 throw new CutShortException("READ reply cut short: " + e.getMessage(), e);
             }
         } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The header and the data from mapped memory in one gathering write: the kernel copies the
+     * data from the page cache into the socket, with no buffer of this process in between.
+     */
+    private void sendMemory(long handle, long offset, int length, ByteBuffer memory) throws IOException {
+        lock.lock();
+        try {
+            header.clear();
+            dataHeader(header, handle, offset, length);
+            pair[0] = header.flip();
+            pair[1] = memory;
+            try {
+                wire.write(pair);
+            } catch (IOException e) {
+                // a page that could not be read (or a broken socket) after part of the reply left
+                throw new CutShortException("READ reply cut short: " + e.getMessage(), e);
+            }
+        } finally {
+            pair[1] = null;
             lock.unlock();
         }
     }

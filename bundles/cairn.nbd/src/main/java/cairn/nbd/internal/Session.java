@@ -379,6 +379,11 @@ final class Session {
                     public Export.Region region() throws IOException {
                         return export.region(r.offset, (int) r.length);
                     }
+
+                    @Override
+                    public Export.Region mapped() throws IOException {
+                        return export.mapped(r.offset, (int) r.length);
+                    }
                 });
                 break;
             case Nbd.CMD_WRITE:

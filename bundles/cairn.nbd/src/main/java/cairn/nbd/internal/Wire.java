@@ -38,6 +38,17 @@ interface Wire extends Closeable {
         return null;
     }
 
+    /**
+     * Whether a READ reply's data may be written from mapped memory of the volume (see
+     * {@link Export#mapped}): true where only the kernel reads what is written (a plain socket
+     * copies it in a system call, which fails cleanly if a page cannot be read), false where
+     * code of this process reads it (TLS encrypts it here), or where {@link #plainChannel}
+     * sends it better.
+     */
+    default boolean writesMappedMemory() {
+        return false;
+    }
+
     /** Whether this wire decrypts what it reads (TLS): reading then costs as much as handling. */
     default boolean encrypted() {
         return false;

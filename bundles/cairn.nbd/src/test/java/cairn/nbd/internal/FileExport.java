@@ -23,6 +23,11 @@ final class FileExport implements Export {
     final AtomicInteger regionsSent = new AtomicInteger();
     /** Names of the threads that ran writes larger than the default inline bound. */
     final Set<String> largeWriters = ConcurrentHashMap.newKeySet();
+    /** Regions of mapped memory handed out. */
+    final AtomicInteger mappedRegions = new AtomicInteger();
+    /** Whether reads may come from mapped memory (the engine offers it for data in the page cache). */
+    volatile boolean offerMapped = true;
+    private java.nio.MappedByteBuffer mapping;
     /** Regions fail half way through. */
     volatile boolean breakRegions;
 
@@ -102,6 +107,38 @@ final class FileExport implements Export {
                     throw new IOException("storage failed half way");
                 }
                 regionsSent.incrementAndGet();
+            }
+
+            @Override
+            public void close() {
+                // nothing pinned
+            }
+        };
+    }
+
+    /** Every read may come from mapped memory, as the engine's may when the data is cached. */
+    @Override
+    public Region mapped(long offset, int length) throws IOException {
+        if (!offerMapped) {
+            return null;
+        }
+        ByteBuffer memory;
+        synchronized (this) {
+            if (mapping == null) {
+                mapping = file.map(FileChannel.MapMode.READ_ONLY, 0, size);
+            }
+            memory = mapping.slice((int) offset, length);
+        }
+        mappedRegions.incrementAndGet();
+        return new Region() {
+            @Override
+            public void sendTo(WritableByteChannel target) throws IOException {
+                throw new UnsupportedOperationException("the server writes mapped memory itself");
+            }
+
+            @Override
+            public ByteBuffer memory() {
+                return memory.duplicate();
             }
 
             @Override

@@ -390,14 +390,21 @@ public class NbdServerTest {
     }
 
     @Test
-    public void largeReadsOnTheUnixSocketLeaveStraightFromTheFile() throws IOException {
+    public void largeReadsLeaveStraightFromThePageCache() throws IOException {
         int length = 1 << 20;
         try (RawClient c = transmitting(true, false)) {
             c.request(0, Nbd.CMD_READ, 1, 4096, length);
             c.out.flush();
             assertOffsetData(c.anyReply(), 1, 4096, length);
-            assertEquals("over TCP the data is copied (sendfile there costs the client more)", 0,
-                    catalog.opened.get("secret-export").regionsSent.get());
+            FileExport export = catalog.opened.get("secret-export");
+            assertEquals("over TCP no sendfile (it costs the client more)", 0, export.regionsSent.get());
+            assertEquals("over TCP the data is written from mapped memory", 1, export.mappedRegions.get());
+            // where the engine offers no mapping (data not in the page cache), it is read and copied
+            export.offerMapped = false;
+            c.request(0, Nbd.CMD_READ, 4, SIZE - length, length);
+            c.out.flush();
+            assertOffsetData(c.anyReply(), 4, SIZE - length, length);
+            assertEquals(1, export.mappedRegions.get());
         }
         try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), true, false)) {
             c.request(0, Nbd.CMD_READ, 2, 4096, length);
@@ -405,6 +412,8 @@ public class NbdServerTest {
             assertOffsetData(c.anyReply(), 2, 4096, length);
             FileExport export = catalog.opened.get("secret-export");
             waitFor("the structured reply's data sent from the file", () -> export.regionsSent.get() == 1);
+            assertEquals("the unix socket sends from the file (sendfile), not from a mapping", 0,
+                    export.mappedRegions.get());
         }
         try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), false, false)) {
             c.request(0, Nbd.CMD_READ, 3, SIZE - length, length);

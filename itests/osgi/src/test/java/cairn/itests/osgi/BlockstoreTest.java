@@ -438,6 +438,54 @@ public class BlockstoreTest {
     }
 
     @Test
+    public void mappedMemoryHoldsTheVolumesBytesFollowsTheReadRulesAndEndsWithTheVolume() throws Exception {
+        VolumeService volumes = engine();
+        Volume v = volumes.create(ALICE, "mapped-1", MIB);
+        Attachment a = volumes.attach(ALICE, v.id(), "inst-m").attachment();
+        byte[] data = random(3 * 65536, 12);
+        try (VolumeChannel ch = volumes.open(a.exportName())) {
+            ch.write(0, ByteBuffer.wrap(data), false);
+            try (VolumeChannel.Region r = ch.mapped(4096, 2 * 65536).orElseThrow()) {
+                ByteBuffer m = r.memory().orElseThrow();
+                assertTrue(m.isDirect() && m.isReadOnly());
+                byte[] got = new byte[m.remaining()];
+                m.get(got);
+                assertArrayEquals(Arrays.copyOfRange(data, 4096, 4096 + 2 * 65536), got);
+                java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
+                r.sendTo(java.nio.channels.Channels.newChannel(sent));
+                assertArrayEquals(got, sent.toByteArray());
+            }
+            assertTrue("the volume's file is mapped", mapped(v.id()));
+            try {
+                ch.mapped(MIB - 4096, 8192);
+                fail("mapped memory past the end");
+            } catch (IllegalArgumentException expected) {
+                // as a read
+            }
+            assertTrue("never written nor read, so not in the page cache: read with pread",
+                    ch.mapped(MIB - 65536, 65536).isEmpty());
+            ch.trim(65536, 65536);
+            assertTrue("a trimmed range is read, not sent from the file", ch.mapped(0, 3 * 65536).isEmpty());
+            volumes.forceDetach(ADMIN, v.id(), a.attachmentId());
+            try {
+                ch.mapped(0, 4096);
+                fail("a fenced channel must not read");
+            } catch (AttachmentFencedException expected) {
+                assertEquals(a.epoch(), expected.epoch());
+            }
+        }
+        volumes.delete(ALICE, v.id());
+        // unmapped with the volume (sun.misc.Unsafe inside the framework), not whenever the
+        // garbage collector runs: a deleted volume's space is free at once
+        assertFalse("a deleted volume's file is no longer mapped", mapped(v.id()));
+    }
+
+    /** Whether this process maps the volume's data file (Linux). */
+    private static boolean mapped(String volumeId) throws IOException {
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream().anyMatch(l -> l.contains(volumeId + ".data"));
+    }
+
+    @Test
     public void forcedDetachFencesOpenConnections() throws Exception {
         VolumeService volumes = engine();
         Volume v = volumes.create(ALICE, "fence-1", MIB);
