@@ -132,6 +132,9 @@ public class NbdLabModeTest {
         NbdClients.run("qemu-img", "compare", "-f", "raw", "-F", "raw", copy.toString(), uri);
         byte[] c = Files.readAllBytes(copy);
         assertEquals(0x32, c[13 << 20]);
+        // the large reads of data in the page cache left from the volume's read-only mapping
+        assertTrue("the volume's data file is mapped", Files.readAllLines(Path.of("/proc/self/maps")).stream()
+                .anyMatch(l -> l.contains(a.volumeId() + ".data")));
 
         String fio = NbdClients.run("fio", "--verify_state_save=0", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite",
                 "--bs=4k", "--size=16m", "--offset=32m", "--iodepth=32", "--verify=crc32c", "--do_verify=1",
