@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
  * <p>Mappings cost address space and page tables (8 bytes for every 4 KiB touched), so all
  * volumes of an engine share a {@link Budget} of mapped bytes; a chunk that does not fit in it
  * is not mapped and its reads use {@code pread}. Chunks stay mapped until the volume closes.
+ * Pages sent this way count in the process's resident size (they are the page cache's, shared,
+ * and reclaimed like any cached file data), so the appliance's RSS grows with the volume data
+ * it has read recently; the heap does not.
  */
 final class MappedData {
 
