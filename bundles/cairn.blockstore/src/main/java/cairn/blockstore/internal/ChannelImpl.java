@@ -83,44 +83,46 @@ final class ChannelImpl implements VolumeChannel {
 
     @Override
     public Optional<Region> region(long offset, int length) throws IOException {
-        checkRequest(offset, length);
-        volume.io.readLock().lock();
-        try {
-            ensureOpen();
-            checkRange(offset, length);
-            if (length == 0 || !volume.sendable(offset, length)) {
-                return Optional.empty();
-            }
-            volume.pin();
-            volume.readOps.increment();
-            volume.readBytes.add(length);
-        } finally {
-            volume.io.readLock().unlock();
-        }
-        // sent without the io lock: a client that stops reading must not hold up a fence
-        return Optional.of(new FileRegion(volume, offset, length));
+        return pinned(offset, length,
+                () -> volume.sendable(offset, length) ? new FileRegion(volume, offset, length) : null);
     }
 
     @Override
     public Optional<Region> mapped(long offset, int length) throws IOException {
+        return pinned(offset, length, () -> {
+            ByteBuffer bytes = volume.mapped(offset, length);
+            return bytes == null ? null : new MappedRegion(volume, bytes);
+        });
+    }
+
+    /** Makes a region of the volume, or null when the range must be read with {@link #read}. */
+    @FunctionalInterface
+    private interface RegionMaker {
+        Region make() throws IOException;
+    }
+
+    /**
+     * A region checked and counted like a read and pinned until it is closed. It is sent
+     * without the io lock: a client that stops reading must not hold up a fence, and closing
+     * the volume waits (a bounded time) for pinned regions before it unmaps or closes the file.
+     */
+    private Optional<Region> pinned(long offset, int length, RegionMaker maker) throws IOException {
         checkRequest(offset, length);
-        ByteBuffer bytes;
         volume.io.readLock().lock();
         try {
             ensureOpen();
             checkRange(offset, length);
-            bytes = length == 0 ? null : volume.mapped(offset, length);
-            if (bytes == null) {
+            Region region = length == 0 ? null : maker.make();
+            if (region == null) {
                 return Optional.empty();
             }
             volume.pin();
             volume.readOps.increment();
             volume.readBytes.add(length);
+            return Optional.of(region);
         } finally {
             volume.io.readLock().unlock();
         }
-        // like a file region: sent without the io lock, pinned so closing waits before unmapping
-        return Optional.of(new MappedRegion(volume, bytes));
     }
 
     /** A pinned range of the mapped data file; see {@link VolumeFile#mapped}. */

@@ -208,20 +208,7 @@ final class EngineExport implements Export {
     @Override
     public Region region(long offset, int length) throws IOException {
         VolumeChannel.Region region = call(c -> c.region(offset, length).orElse(null));
-        if (region == null) {
-            return null;
-        }
-        return new Region() {
-            @Override
-            public void sendTo(WritableByteChannel target) throws IOException {
-                region.sendTo(target);
-            }
-
-            @Override
-            public void close() {
-                region.close();
-            }
-        };
+        return region == null ? null : new EngineRegion(region);
     }
 
     @Override
@@ -230,27 +217,38 @@ final class EngineExport implements Export {
         if (region == null) {
             return null;
         }
-        ByteBuffer memory = region.memory().orElse(null);
-        if (memory == null) {
-            region.close();
+        EngineRegion mapped = new EngineRegion(region);
+        if (mapped.memory == null) {
+            mapped.close();
             return null;
         }
-        return new Region() {
-            @Override
-            public void sendTo(WritableByteChannel target) throws IOException {
-                region.sendTo(target);
-            }
+        return mapped;
+    }
 
-            @Override
-            public ByteBuffer memory() {
-                return memory.duplicate();
-            }
+    /** The engine's region as the connection's. */
+    private static final class EngineRegion implements Region {
+        private final VolumeChannel.Region region;
+        private final ByteBuffer memory;
 
-            @Override
-            public void close() {
-                region.close();
-            }
-        };
+        EngineRegion(VolumeChannel.Region region) {
+            this.region = region;
+            this.memory = region.memory().orElse(null);
+        }
+
+        @Override
+        public void sendTo(WritableByteChannel target) throws IOException {
+            region.sendTo(target);
+        }
+
+        @Override
+        public ByteBuffer memory() {
+            return memory == null ? null : memory.duplicate();
+        }
+
+        @Override
+        public void close() {
+            region.close();
+        }
     }
 
     @Override
