@@ -22,12 +22,20 @@ final class Replies {
     private static final int MAX_MESSAGE = 256;
     /** Room for the largest reply header: structured OFFSET_DATA (20 + 8 bytes). */
     private static final int HEADER_ROOM = 32;
+    /**
+     * Large READ replies over TLS are read and sealed in pieces of this size: four records'
+     * plaintext, small enough to stay in the CPU's cache between the read and the sealing.
+     */
+    static final int PIECE = 64 * 1024;
     /** Batch capacity: a full inline READ reply always fits into an emptied batch. */
     static final int BATCH = Limits.MAX_INLINE + HEADER_ROOM + 64 * 1024;
 
     /** Fills a READ reply's data area completely (from position to limit). */
     interface Filler {
         void fill(ByteBuffer dst) throws IOException;
+
+        /** Fills {@code dst} (position to limit) with the data from {@code skip} bytes into the reply on. */
+        void fill(int skip, ByteBuffer dst) throws IOException;
 
         /** The data as a region to send from the file as it is, or null: then {@link #fill} is used. */
         default Export.Region region() throws IOException {
@@ -62,7 +70,9 @@ final class Replies {
 
         /**
          * Reads {@code length} bytes through {@code filler} and replies with them in one chunk
-         * (so NBD_CMD_FLAG_DF is always honoured). When the filler throws, nothing is sent.
+         * (so NBD_CMD_FLAG_DF is always honoured). When the filler throws, nothing is sent,
+         * except over TLS when it throws after the first piece of a large reply left: then a
+         * {@link CutShortException}.
          */
         void read(long handle, long offset, int length, Filler filler) throws IOException;
     }
@@ -200,6 +210,9 @@ final class Replies {
                     }
                     return;
                 }
+            } else if (length > PIECE && wire.encrypted()) {
+                sendInPieces(handle, offset, length, filler);
+                return;
             }
             ByteBuffer data = pool.acquire(length);
             try {
@@ -263,6 +276,42 @@ final class Replies {
         } finally {
             pair[1] = null;
             lock.unlock();
+        }
+    }
+
+    /**
+     * The header, then the data read piece by piece into a buffer of a few TLS records'
+     * plaintext, each piece written (sealed and sent) before the next is read: the data is
+     * encrypted while it is still in the CPU's cache, and the client starts on the first
+     * records while the rest are read. A read error on the first piece fails the request
+     * before anything leaves; on a later one it ends the connection.
+     */
+    private void sendInPieces(long handle, long offset, int length, Filler filler) throws IOException {
+        ByteBuffer piece = pool.acquire(PIECE);
+        try {
+            filler.fill(0, piece);
+            lock.lock();
+            try {
+                header.clear();
+                dataHeader(header, handle, offset, length);
+                pair[0] = header.flip();
+                pair[1] = piece.flip();
+                try {
+                    wire.write(pair);
+                    for (int done = PIECE; done < length; done += PIECE) {
+                        piece.clear().limit(Math.min(PIECE, length - done));
+                        filler.fill(done, piece);
+                        wire.write(piece.flip());
+                    }
+                } catch (IOException e) {
+                    throw new CutShortException("READ reply cut short: " + e.getMessage(), e);
+                }
+            } finally {
+                pair[1] = null;
+                lock.unlock();
+            }
+        } finally {
+            pool.release(piece);
         }
     }
 

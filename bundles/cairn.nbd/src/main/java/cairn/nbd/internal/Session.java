@@ -376,6 +376,11 @@ final class Session {
                     }
 
                     @Override
+                    public void fill(int skip, ByteBuffer dst) throws IOException {
+                        export.read(r.offset + skip, dst);
+                    }
+
+                    @Override
                     public Export.Region region() throws IOException {
                         return export.region(r.offset, (int) r.length);
                     }

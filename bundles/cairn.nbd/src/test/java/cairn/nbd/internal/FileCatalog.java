@@ -16,6 +16,8 @@ final class FileCatalog implements ExportCatalog {
     final Map<String, Peer> peers = new ConcurrentHashMap<>();
     final AtomicInteger open = new AtomicInteger();
     volatile boolean readOnly;
+    /** Exports opened from now on fail reads reaching this offset (see {@link FileExport#unreadableFrom}). */
+    volatile long unreadableFrom = Long.MAX_VALUE;
 
     @Override
     public Export open(String name, Peer peer) throws ExportRefusal {
@@ -25,6 +27,7 @@ final class FileCatalog implements ExportCatalog {
         }
         try {
             FileExport e = new FileExport(name, p, open, readOnly);
+            e.unreadableFrom = unreadableFrom;
             opened.put(name, e);
             peers.put(name, peer);
             return e;

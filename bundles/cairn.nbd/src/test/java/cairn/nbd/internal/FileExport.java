@@ -28,6 +28,8 @@ final class FileExport implements Export {
     /** Whether reads may come from mapped memory (the engine offers it for data in the page cache). */
     volatile boolean offerMapped = true;
     private java.nio.MappedByteBuffer mapping;
+    /** Reads reaching this offset or beyond fail, as on a medium error. */
+    volatile long unreadableFrom = Long.MAX_VALUE;
     /** Regions fail half way through. */
     volatile boolean breakRegions;
 
@@ -74,6 +76,9 @@ final class FileExport implements Export {
 
     @Override
     public void read(long offset, ByteBuffer dst) throws IOException {
+        if (offset + dst.remaining() > unreadableFrom) {
+            throw new IOException("medium error at " + unreadableFrom);
+        }
         long pos = offset;
         while (dst.hasRemaining()) {
             int n = file.read(dst, pos);

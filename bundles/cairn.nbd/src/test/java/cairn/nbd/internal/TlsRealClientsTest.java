@@ -236,6 +236,46 @@ public class TlsRealClientsTest {
         assertEquals(compare.output(), 0, compare.exit());
     }
 
+    private RealClientsTestRun qemuIo(String... commands) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("timeout", "60", "qemu-io", "--object",
+                String.format(QEMU_TLS, dir.resolve("certs")), "--image-opts", qemuTarget()));
+        for (String c : commands) {
+            command.add("-c");
+            command.add(c);
+        }
+        return run(command.toArray(String[]::new));
+    }
+
+    /**
+     * Large READs over TLS are read and sent in pieces of a few records. Every byte arrives;
+     * a read error on the first piece fails that request (the connection reads on), one on
+     * a later piece, after part of the reply left, ends that connection; the next is served.
+     */
+    @Test
+    public void largeReadsLeaveInPiecesAndAReadErrorFailsOnlyWhatItMust() throws Exception {
+        byte[] data = convertRandomImage("pieces.raw", 11);
+        RealClientsTestRun copy = run("nbdcopy", "--request-size=" + (1 << 20), uri("certs"),
+                dir.resolve("pieces-back.raw").toString());
+        assertEquals(copy.output(), 0, copy.exit());
+        assertArrayEquals(data, Files.readAllBytes(dir.resolve("pieces-back.raw")));
+
+        int half = 1 << 19;
+        catalog.unreadableFrom = SIZE - half;
+        RealClientsTestRun first = qemuIo("read " + (SIZE - half) + " 512k", "read 0 64k");
+        assertTrue(first.output(), first.output().contains("read failed: Input/output error"));
+        assertTrue("the same connection reads on: " + first.output(),
+                first.output().contains("read 65536/65536 bytes at offset 0"));
+        RealClientsTestRun later = qemuIo("read " + (SIZE - 2 * half) + " 1M", "read 0 64k");
+        assertTrue(later.output(), later.output().contains("read failed"));
+        assertFalse("the connection ended with the cut reply: " + later.output(),
+                later.output().contains("read 65536/65536 bytes at offset 0"));
+
+        catalog.unreadableFrom = Long.MAX_VALUE;
+        RealClientsTestRun after = qemuIo("read 0 1M");
+        assertEquals("the server still serves: " + after.output(), 0, after.exit());
+        assertTrue(after.output(), after.output().contains("read 1048576/1048576 bytes at offset 0"));
+    }
+
     /**
      * Large TLS WRITEs go to the workers only with the handoff on; either way every byte lands
      * (qemu-img writes the image in requests far above the inline bound, then compares it).
