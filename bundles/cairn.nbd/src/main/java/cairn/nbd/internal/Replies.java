@@ -211,8 +211,15 @@ final class Replies {
                     return;
                 }
             } else if (length > PIECE && wire.encrypted()) {
-                sendInPieces(handle, offset, length, filler);
-                return;
+                // offered only when all of the data is in the page cache: then reading it
+                // piece by piece under the reply lock waits on no disk
+                Export.Region cached = filler.mapped();
+                if (cached != null) {
+                    try (cached) {
+                        sendInPieces(handle, offset, length, filler);
+                    }
+                    return;
+                }
             }
             ByteBuffer data = pool.acquire(length);
             try {
@@ -283,8 +290,10 @@ final class Replies {
      * The header, then the data read piece by piece into a buffer of a few TLS records'
      * plaintext, each piece written (sealed and sent) before the next is read: the data is
      * encrypted while it is still in the CPU's cache, and the client starts on the first
-     * records while the rest are read. A read error on the first piece fails the request
-     * before anything leaves; on a later one it ends the connection.
+     * records while the rest are read. Only for data in the page cache; data still on disk
+     * is read whole outside the lock, in parallel with other replies' reads. A read error on
+     * the first piece fails the request before anything leaves; on a later one it ends the
+     * connection.
      */
     private void sendInPieces(long handle, long offset, int length, Filler filler) throws IOException {
         ByteBuffer piece = pool.acquire(PIECE);

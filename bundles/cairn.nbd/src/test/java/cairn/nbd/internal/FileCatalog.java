@@ -18,6 +18,8 @@ final class FileCatalog implements ExportCatalog {
     volatile boolean readOnly;
     /** Exports opened from now on fail reads reaching this offset (see {@link FileExport#unreadableFrom}). */
     volatile long unreadableFrom = Long.MAX_VALUE;
+    /** Whether exports opened from now on offer mapped memory (as the engine does for data in the page cache). */
+    volatile boolean offerMapped = true;
 
     @Override
     public Export open(String name, Peer peer) throws ExportRefusal {
@@ -28,6 +30,7 @@ final class FileCatalog implements ExportCatalog {
         try {
             FileExport e = new FileExport(name, p, open, readOnly);
             e.unreadableFrom = unreadableFrom;
+            e.offerMapped = offerMapped;
             opened.put(name, e);
             peers.put(name, peer);
             return e;

@@ -247,9 +247,11 @@ public class TlsRealClientsTest {
     }
 
     /**
-     * Large READs over TLS are read and sent in pieces of a few records. Every byte arrives;
-     * a read error on the first piece fails that request (the connection reads on), one on
-     * a later piece, after part of the reply left, ends that connection; the next is served.
+     * Large READs of cached data over TLS are read and sent in pieces of a few records. Every
+     * byte arrives; a read error on the first piece fails that request (the connection reads
+     * on), one on a later piece, after part of the reply left, ends that connection; data not
+     * in the cache is read whole first, so its error fails only the request; the next client
+     * is served.
      */
     @Test
     public void largeReadsLeaveInPiecesAndAReadErrorFailsOnlyWhatItMust() throws Exception {
@@ -269,6 +271,13 @@ public class TlsRealClientsTest {
         assertTrue(later.output(), later.output().contains("read failed"));
         assertFalse("the connection ended with the cut reply: " + later.output(),
                 later.output().contains("read 65536/65536 bytes at offset 0"));
+        // data not in the page cache (no mapping offered) is read whole before the reply starts
+        catalog.offerMapped = false;
+        RealClientsTestRun uncached = qemuIo("read " + (SIZE - 2 * half) + " 1M", "read 0 64k");
+        assertTrue(uncached.output(), uncached.output().contains("read failed: Input/output error"));
+        assertTrue("read whole first, so the connection reads on: " + uncached.output(),
+                uncached.output().contains("read 65536/65536 bytes at offset 0"));
+        catalog.offerMapped = true;
 
         catalog.unreadableFrom = Long.MAX_VALUE;
         RealClientsTestRun after = qemuIo("read 0 1M");
