@@ -32,7 +32,9 @@ final class Replies {
 
     /** Fills a READ reply's data area completely (from position to limit). */
     interface Filler {
-        void fill(ByteBuffer dst) throws IOException;
+        default void fill(ByteBuffer dst) throws IOException {
+            fill(0, dst);
+        }
 
         /** Fills {@code dst} (position to limit) with the data from {@code skip} bytes into the reply on. */
         void fill(int skip, ByteBuffer dst) throws IOException;

@@ -371,11 +371,6 @@ final class Session {
             case Nbd.CMD_READ:
                 out.read(r.handle, r.offset, (int) r.length, new Replies.Filler() {
                     @Override
-                    public void fill(ByteBuffer dst) throws IOException {
-                        export.read(r.offset, dst);
-                    }
-
-                    @Override
                     public void fill(int skip, ByteBuffer dst) throws IOException {
                         export.read(r.offset + skip, dst);
                     }
