@@ -106,8 +106,13 @@ public class ConsoleShellTest {
             // exit closes the session, and the client exits 0
             tmux.type("exit");
             tmux.press("Enter");
-            await("ssh client exits").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-                    .until(tmux::paneDead);
+            try {
+                await("ssh client exits").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                        .until(tmux::paneDead);
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new AssertionError("ssh client still running; pane (dead:status:signal) "
+                        + String.join(":", tmux.paneState()) + ", screen:\n" + tmux.screen(), e);
+            }
             assertEquals("0", tmux.paneExitStatus());
         }
     }

@@ -89,7 +89,7 @@ final class Tmux implements AutoCloseable {
         return f[2].isEmpty() ? f[1] : "signal " + f[2];
     }
 
-    private String[] paneState() {
+    String[] paneState() {
         Ssh.Result r = runner.run(List.of("tmux", "-S", socket.toString(), "display-message", "-p", "-t", session,
                 "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"), null, null);
         String[] f = r.out().strip().split(":", -1);
