@@ -251,6 +251,31 @@ public final class ApplianceProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * The running appliance's threads and their stacks ({@code jcmd PID Thread.print}), for
+     * a failure report when something hangs; a line saying why when it cannot be taken.
+     */
+    public String threadDump() {
+        if (process == null || !process.isAlive()) {
+            return "(no thread dump: the appliance is not running)";
+        }
+        try {
+            Process jcmd = new ProcessBuilder("jcmd", Long.toString(process.pid()), "Thread.print")
+                    .redirectErrorStream(true).start();
+            jcmd.getOutputStream().close();
+            String text = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!jcmd.waitFor(30, TimeUnit.SECONDS)) {
+                jcmd.destroyForcibly();
+            }
+            return text;
+        } catch (IOException e) {
+            return "(no thread dump: " + e + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(no thread dump: interrupted)";
+        }
+    }
+
     /** The password written at first boot, without its newline. */
     public String initialAdminPassword() {
         try {

@@ -44,7 +44,7 @@ public class ConsoleShellTest {
             tmux.awaitScreen("the prompt", s -> s.contains("admin@") && s.contains("> "));
             long loggedIn = System.nanoTime();
             await("idle session closed").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
-                    .until(tmux::paneDead);
+                    .until(tmux::exited);
             long idle = Duration.ofNanos(System.nanoTime() - loggedIn).toMillis();
             assertTrue("closed after " + idle + " ms", idle >= 2000);
             // the server ended the connection (OpenSSH prints the disconnect it received)
@@ -63,7 +63,9 @@ public class ConsoleShellTest {
                 Tmux tmux = new Tmux(tmp.newFolder("tmux").toPath(), new Ssh(app.port("ssh"), dir))) {
             Ssh ssh = new Ssh(app.port("ssh"), tmp.newFolder("ssh").toPath());
             String password = app.initialAdminPassword();
-            String client = "sshpass -e ssh -tt " + String.join(" ", ssh.options())
+            // the client's own account of the session (-v, to a file, not the screen)
+            Path clientLog = dir.resolve("ssh-client.log");
+            String client = "sshpass -e ssh -tt -v -E " + clientLog + " " + String.join(" ", ssh.options())
                     + " -o PubkeyAuthentication=no -o PreferredAuthentications=password admin@127.0.0.1";
             tmux.start(client, List.of("SSHPASS=" + password, "TERM=xterm-256color"));
             String prompt = "admin@";
@@ -108,12 +110,24 @@ public class ConsoleShellTest {
             tmux.press("Enter");
             try {
                 await("ssh client exits").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
-                        .until(tmux::paneDead);
+                        .until(tmux::exited);
             } catch (org.awaitility.core.ConditionTimeoutException e) {
-                throw new AssertionError("ssh client still running; pane (dead:status:signal) "
-                        + String.join(":", tmux.paneState()) + ", screen:\n" + tmux.screen(), e);
+                throw new AssertionError("ssh client still running; screen:\n" + tmux.screen()
+                        + "\nthe client's log:\n" + (Files.exists(clientLog) ? Files.readString(clientLog) : "(none)")
+                        + "\nconsole threads of the appliance:\n" + consoleThreads(app.threadDump()), e);
             }
-            assertEquals("0", tmux.paneExitStatus());
+            assertEquals("0", tmux.exitStatus());
         }
+    }
+
+    /** The dump's threads that run console, JLine or SSH code: where a session can hang. */
+    private static String consoleThreads(String dump) {
+        StringBuilder b = new StringBuilder();
+        for (String thread : dump.split("\n\\s*\n")) {
+            if (thread.contains("cairn.console") || thread.contains("cairn-ssh") || thread.contains("org.jline") || thread.contains("org.apache.sshd")) {
+                b.append(thread.strip()).append("\n\n");
+            }
+        }
+        return b.length() == 0 ? dump : b.toString();
     }
 }

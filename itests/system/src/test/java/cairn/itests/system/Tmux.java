@@ -2,6 +2,10 @@ package cairn.itests.system;
 
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,11 +21,13 @@ final class Tmux implements AutoCloseable {
 
     private final Ssh runner;
     private final Path socket;
+    private final Path status;
     private final String session = "console";
 
     Tmux(Path dir, Ssh runner) {
         this.runner = runner;
         this.socket = dir.resolve("tmux.sock");
+        this.status = dir.resolve("exit-status");
     }
 
     /** Starts {@code command} (a shell command line) in a 160x40 terminal, with extra environment. */
@@ -31,7 +37,10 @@ final class Tmux implements AutoCloseable {
         for (String e : environment) {
             cmd.addAll(List.of("-e", e));
         }
-        cmd.add(command);
+        // the pane's shell records how the program ended: tmux itself sometimes leaves an
+        // exited program unreaped (a zombie, the pane dead but with no status), so its
+        // pane_dead_status cannot be waited for
+        cmd.add(command + "; echo $? > " + status);
         check(runner.run(cmd, null, null));
         // keep the pane after the program exits, so its last words can be read
         check(runner.run(List.of("tmux", "-S", socket.toString(), "set-option", "-t", session, "remain-on-exit", "on"),
@@ -73,27 +82,18 @@ final class Tmux implements AutoCloseable {
         return last[0];
     }
 
-    /**
-     * Whether the pane's program has ended and tmux has collected how. tmux marks a pane
-     * dead when its terminal closes, which can come before it has reaped the program, so
-     * until then the exit status is still unknown.
-     */
-    boolean paneDead() {
-        String[] f = paneState();
-        return f[0].equals("1") && !(f[1].isEmpty() && f[2].isEmpty());
+    /** Whether the pane's program has ended (its exit status is known). */
+    boolean exited() {
+        return !exitStatus().isEmpty();
     }
 
-    /** The dead pane's exit status, or "signal N" when a signal ended it. */
-    String paneExitStatus() {
-        String[] f = paneState();
-        return f[2].isEmpty() ? f[1] : "signal " + f[2];
-    }
-
-    String[] paneState() {
-        Ssh.Result r = runner.run(List.of("tmux", "-S", socket.toString(), "display-message", "-p", "-t", session,
-                "#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}"), null, null);
-        String[] f = r.out().strip().split(":", -1);
-        return f.length == 3 ? f : new String[] { "", "", "" };
+    /** The program's exit status (128 + N when signal N ended it), empty while it runs. */
+    String exitStatus() {
+        try {
+            return Files.exists(status) ? Files.readString(status, StandardCharsets.UTF_8).strip() : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     @Override
