@@ -1,5 +1,6 @@
 package cairn.console.internal;
 
+import java.io.IOError;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -148,19 +149,23 @@ final class ConsoleShell implements Command {
                 }
                 CommandRunner.run(session, line, catalog.output(), console, console, true);
             }
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | IOError e) {
             LOG.warn("Console session of {} ended with an error", caller.user(), e);
         } finally {
-            if (session != null) {
-                session.close();
-            }
-            console.flush();
+            // whatever closing throws, the channel is told the shell has ended: else the
+            // client would wait for a session nobody serves
             try {
+                if (session != null) {
+                    session.close();
+                }
+                console.flush();
                 t.close();
-            } catch (IOException e) {
-                LOG.debug("closing the terminal", e);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Closing the console session of {}", caller.user(), e);
+            } finally {
+                LOG.debug("Console session of {} ended", caller.user());
+                exit.onExit(0);
             }
-            exit.onExit(0);
         }
     }
 
