@@ -15,10 +15,13 @@ final class ChannelWire implements Wire {
     private final boolean tcp;
     /** TCP only: a unix socket wakes its reader at every write whatever the mark. */
     private final LowWater lowWater;
+    private final boolean sendfile;
 
-    ChannelWire(SocketChannel channel, boolean tcp) {
+    /** {@code sendfile}: READ replies leave from the page cache by sendfile (see {@link #plainChannel}). */
+    ChannelWire(SocketChannel channel, boolean tcp, boolean sendfile) {
         this.channel = channel;
         this.tcp = tcp;
+        this.sendfile = sendfile;
         this.lowWater = tcp ? LowWater.of(channel) : LowWater.NONE;
     }
 
@@ -69,23 +72,22 @@ final class ChannelWire implements Wire {
     }
 
     /**
-     * The unix socket only. Over TCP a reply sent from the page cache (sendfile) left the
-     * transmit work to the client's receive path: with the client on the same machine it read
-     * 1 MiB replies slower than from a copy, while on the unix socket it read them 1.7x faster
-     * (bench/RESULTS.md).
+     * Only where chosen (the unix socket's {@code unixReads=sendfile}). A reply sent from the
+     * page cache costs the server almost nothing, but the client's read then copies the data out
+     * of the page cache itself, cold, and the sending work moves into its receive path. Measured
+     * with fio on the same machine (bench/RESULTS.md): over TCP always slower than a copy; over
+     * the unix socket 1.7x nbdkit's 1 MiB reads on one machine, 0.8x on another where the copy
+     * made 1.45x.
      */
     @Override
     public WritableByteChannel plainChannel() {
-        return tcp ? null : channel;
+        return sendfile ? channel : null;
     }
 
-    /**
-     * TCP only (the unix socket sends from the page cache by sendfile, see above): the kernel
-     * copies mapped data into the socket once, where a read into a buffer copies it twice.
-     */
+    /** The kernel copies mapped data into the socket once, where a read into a buffer copies it twice. */
     @Override
     public boolean writesMappedMemory() {
-        return tcp;
+        return !sendfile;
     }
 
     @Override

@@ -42,12 +42,16 @@ final class NbdServer {
      * {@code deadPeerSeconds}: about how long a TCP client may stay silent to keepalive probes
      * before its connection is closed; 0: no probes.
      */
+    /**
+     * @param unixSendfile whether READ replies on the unix socket leave from the page cache by
+     *                     sendfile rather than copied from mapped memory (see {@link ChannelWire})
+     */
     record Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
-            int maxConnections, int deadPeerSeconds) {
+            int maxConnections, int deadPeerSeconds, boolean unixSendfile) {
 
         Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
                 int maxConnections) {
-            this(tcp, unixSocket, tls, limits, handshakeTimeoutMillis, maxConnections, 0);
+            this(tcp, unixSocket, tls, limits, handshakeTimeoutMillis, maxConnections, 0, false);
         }
     }
 
@@ -199,7 +203,7 @@ final class NbdServer {
                 // several blocking writes, each waiting for the client to drain; TCP tunes its own
                 channel.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
             }
-            Wire wire = new ChannelWire(channel, !unix);
+            Wire wire = new ChannelWire(channel, !unix, unix && settings.unixSendfile());
             boolean tlsRequired = settings.tls() != null && !unix;
             agreed = new Negotiation(wire, new Peer(address, unix), catalog, unix ? null : settings.tls(),
                     tlsRequired, settings.limits(), state).run();

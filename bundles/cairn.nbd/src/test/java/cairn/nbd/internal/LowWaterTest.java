@@ -90,7 +90,7 @@ public class LowWaterTest {
     /** A payload that trickles in over many small writes still ends up whole in the buffer. */
     @Test
     public void readFullyWithTheMarkGetsEveryByteOfATricklingPayload() throws Exception {
-        ChannelWire wire = new ChannelWire(server, true);
+        ChannelWire wire = new ChannelWire(server, true, false);
         byte[] payload = new byte[700_000];
         new Random(7).nextBytes(payload);
         CompletableFuture<Void> sender = CompletableFuture.runAsync(() -> {
@@ -121,7 +121,7 @@ public class LowWaterTest {
      */
     @Test
     public void aPayloadPartlyQueuedBeforeTheReadStillCompletes() throws Exception {
-        ChannelWire wire = new ChannelWire(server, true);
+        ChannelWire wire = new ChannelWire(server, true, false);
         byte[] payload = new byte[100_000];
         new Random(11).nextBytes(payload);
         client.write(ByteBuffer.wrap(payload, 0, 10_000));

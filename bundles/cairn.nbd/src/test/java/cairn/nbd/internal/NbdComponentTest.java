@@ -6,7 +6,7 @@ import static org.junit.Assert.assertTrue;
 
 import org.junit.Test;
 
-/** How the TLS settings are decided: typed configuration first, then the launcher's framework property. */
+/** How the settings are decided: typed configuration first, then the launcher's framework property. */
 public class NbdComponentTest {
 
     @Test
@@ -28,5 +28,13 @@ public class NbdComponentTest {
         assertEquals(spareCore, NbdComponent.tlsWriteHandoff("auto"));
         assertEquals(spareCore, Limits.defaultTlsWriteHandoff());
         assertEquals("an unknown value is 'auto'", spareCore, NbdComponent.tlsWriteHandoff("sometimes"));
+    }
+
+    @Test
+    public void unixReadsAreCopiedUnlessSendfileIsChosen() {
+        assertFalse(NbdComponent.unixSendfile("copy"));
+        assertTrue(NbdComponent.unixSendfile(" SendFile "));
+        assertFalse("unset is 'copy'", NbdComponent.unixSendfile(null));
+        assertFalse("an unknown value is 'copy'", NbdComponent.unixSendfile("splice"));
     }
 }

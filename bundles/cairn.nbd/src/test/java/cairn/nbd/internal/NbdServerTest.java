@@ -48,11 +48,21 @@ public class NbdServerTest {
     }
 
     NbdServer server(TlsProvider tls) throws IOException {
+        return server(tls, false);
+    }
+
+    NbdServer server(TlsProvider tls, boolean unixSendfile) throws IOException {
         NbdServer s = new NbdServer(new NbdServer.Settings(new InetSocketAddress("127.0.0.1", 0),
-                tmp.getRoot().toPath().resolve("run/nbd-" + System.nanoTime() + ".sock"), tls, LIMITS, 5000, 64),
-                catalog, new ServerState());
+                tmp.getRoot().toPath().resolve("run/nbd-" + System.nanoTime() + ".sock"), tls, LIMITS, 5000, 64, 0,
+                unixSendfile), catalog, new ServerState());
         s.start();
         return s;
+    }
+
+    void restartWithUnixSendfile() throws IOException {
+        server.stop(1000);
+        server = server(null, true);
+        port = server.port();
     }
 
     @After
@@ -411,6 +421,28 @@ public class NbdServerTest {
             c.out.flush();
             assertOffsetData(c.anyReply(), 2, 4096, length);
             FileExport export = catalog.opened.get("secret-export");
+            assertEquals("the unix socket too writes from mapped memory", 1, export.mappedRegions.get());
+            assertEquals("no sendfile unless chosen", 0, export.regionsSent.get());
+        }
+    }
+
+    @Test
+    public void largeReadsOnTheUnixSocketLeaveBySendfileWhereChosen() throws IOException {
+        restartWithUnixSendfile();
+        int length = 1 << 20;
+        try (RawClient c = transmitting(true, false)) {
+            c.request(0, Nbd.CMD_READ, 1, 4096, length);
+            c.out.flush();
+            assertOffsetData(c.anyReply(), 1, 4096, length);
+            FileExport export = catalog.opened.get("secret-export");
+            assertEquals("never over TCP", 0, export.regionsSent.get());
+            assertEquals(1, export.mappedRegions.get());
+        }
+        try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), true, false)) {
+            c.request(0, Nbd.CMD_READ, 2, 4096, length);
+            c.out.flush();
+            assertOffsetData(c.anyReply(), 2, 4096, length);
+            FileExport export = catalog.opened.get("secret-export");
             waitFor("the structured reply's data sent from the file", () -> export.regionsSent.get() == 1);
             assertEquals("the unix socket sends from the file (sendfile), not from a mapping", 0,
                     export.mappedRegions.get());
@@ -439,6 +471,7 @@ public class NbdServerTest {
 
     @Test
     public void aReadReplyCutShortEndsItsConnectionOnly() throws IOException {
+        restartWithUnixSendfile();
         int length = 1 << 20;
         try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), false, false)) {
             catalog.opened.get("secret-export").breakRegions = true;
