@@ -50,6 +50,14 @@ final class Session {
     private final ServerState state;
     private final Replies replies;
     private final ThreadPoolExecutor workers;
+    /**
+     * One thread for large READs whose data is in the page cache: such a reply waits on
+     * nothing but the socket, and only one reply can be written at a time, so more threads
+     * add only contention for the reply lock and thread switches (measured on two cores:
+     * 1 MiB reads over TCP 1.2-1.5x faster from one thread than from four). Uncached reads
+     * and the rest go to {@link #workers}, which wait on the disk in parallel.
+     */
+    private final ThreadPoolExecutor sender;
     private final Semaphore requestBudget;
     private final Semaphore byteBudget;
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -84,6 +92,12 @@ final class Session {
                     return t;
                 });
         this.workers.allowCoreThreadTimeOut(true);
+        this.sender = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "cairn-nbd-" + id + "-s");
+            t.setDaemon(true);
+            return t;
+        });
+        this.sender.allowCoreThreadTimeOut(true);
         export.onFenced(this::close);
     }
 
@@ -268,7 +282,7 @@ final class Session {
                 payload.flip();
             }
             Request r = new Request(type, flags, handle, offset, length, payload, bytes);
-            workers.execute(() -> {
+            (type == Nbd.CMD_READ && cached(offset, (int) length) ? sender : workers).execute(() -> {
                 try {
                     execute(r, replies.direct);
                 } finally {
@@ -291,6 +305,18 @@ final class Session {
                 byteBudget.release(bytes);
                 requestBudget.release();
             }
+        }
+    }
+
+    /** Whether the range is in the page cache now; false when that cannot be told without waiting. */
+    private boolean cached(long offset, int length) {
+        if (!export.ready()) {
+            return false;
+        }
+        try (Export.Region region = export.mapped(offset, length)) {
+            return region != null;
+        } catch (IOException | RuntimeException e) {
+            return false; // the worker meets the same problem and answers it
         }
     }
 
@@ -497,14 +523,17 @@ final class Session {
     }
 
     boolean awaitWorkers(long millis) throws InterruptedException {
-        return workers.awaitTermination(millis, TimeUnit.MILLISECONDS);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+        return sender.awaitTermination(millis, TimeUnit.MILLISECONDS)
+                && workers.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
 
     private void finish(String why) {
+        sender.shutdown();
         workers.shutdown();
         try {
             // requests already read are answered before the connection closes
-            if (!workers.awaitTermination(5, TimeUnit.MINUTES)) {
+            if (!awaitWorkers(TimeUnit.MINUTES.toMillis(5))) {
                 LOG.warn("NBD {}: requests still running at close", id);
             }
         } catch (InterruptedException e) {

@@ -23,8 +23,10 @@ final class FileExport implements Export {
     final AtomicInteger regionsSent = new AtomicInteger();
     /** Names of the threads that ran writes larger than the default inline bound. */
     final Set<String> largeWriters = ConcurrentHashMap.newKeySet();
-    /** Regions of mapped memory handed out. */
+    /** Replies written from mapped memory (regions whose memory was taken). */
     final AtomicInteger mappedRegions = new AtomicInteger();
+    /** Names of the threads that read more than the default inline bound (from the file or a mapping). */
+    final Set<String> largeReaders = ConcurrentHashMap.newKeySet();
     /** Whether reads may come from mapped memory (the engine offers it for data in the page cache). */
     volatile boolean offerMapped = true;
     private java.nio.MappedByteBuffer mapping;
@@ -78,6 +80,9 @@ final class FileExport implements Export {
     public void read(long offset, ByteBuffer dst) throws IOException {
         if (offset + dst.remaining() > unreadableFrom) {
             throw new IOException("medium error at " + unreadableFrom);
+        }
+        if (dst.remaining() > Limits.DEFAULT_INLINE) {
+            largeReaders.add(Thread.currentThread().getName());
         }
         long pos = offset;
         while (dst.hasRemaining()) {
@@ -134,7 +139,6 @@ final class FileExport implements Export {
             }
             memory = mapping.slice((int) offset, length);
         }
-        mappedRegions.incrementAndGet();
         return new Region() {
             @Override
             public void sendTo(WritableByteChannel target) throws IOException {
@@ -143,6 +147,10 @@ final class FileExport implements Export {
 
             @Override
             public ByteBuffer memory() {
+                mappedRegions.incrementAndGet();
+                if (length > Limits.DEFAULT_INLINE) {
+                    largeReaders.add(Thread.currentThread().getName());
+                }
                 return memory.duplicate();
             }
 

@@ -427,6 +427,38 @@ public class NbdServerTest {
     }
 
     @Test
+    public void largeCachedReadsRunOnOneSenderThreadAndUncachedOnesOnTheWorkers() throws IOException {
+        int length = 1 << 20;
+        try (RawClient c = transmitting(true, false)) {
+            FileExport export = catalog.opened.get("secret-export");
+            for (boolean cached : new boolean[] { true, false }) {
+                export.offerMapped = cached;
+                export.largeReaders.clear();
+                for (int i = 0; i < 4; i++) {
+                    c.request(0, Nbd.CMD_READ, i, (long) i * length, length);
+                }
+                c.out.flush();
+                Set<Long> answered = new HashSet<>();
+                for (int i = 0; i < 4; i++) {
+                    RawClient.Chunk r = c.anyReply();
+                    assertOffsetData(r, r.handle(), r.handle() * length, length);
+                    answered.add(r.handle());
+                }
+                assertEquals(4, answered.size());
+                if (cached) {
+                    assertEquals("in the page cache: one sender thread", 1, export.largeReaders.size());
+                    assertTrue(export.largeReaders.toString(), export.largeReaders.iterator().next().endsWith("-s"));
+                } else {
+                    assertFalse("not cached: the workers", export.largeReaders.isEmpty());
+                    for (String t : export.largeReaders) {
+                        assertTrue(t, t.matches(".*-w\\d+"));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     public void largeReadsOnTheUnixSocketLeaveBySendfileWhereChosen() throws IOException {
         restartWithUnixSendfile();
         int length = 1 << 20;
