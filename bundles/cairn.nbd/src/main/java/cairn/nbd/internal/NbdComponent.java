@@ -70,7 +70,9 @@ public class NbdComponent implements HealthCheck {
                 + " (restart or upgrade) before it fails", min = "0", max = "600000")
         int engineWaitMillis() default 30000;
 
-        @AttributeDefinition(description = "Worker threads per connection (requests in flight run in parallel)",
+        @AttributeDefinition(description = "Worker threads per connection for requests that may wait (reads from"
+                + " disk, flushes, FUA writes), run in parallel; large reads of data in the page cache have one"
+                + " sender thread per connection of their own",
                 min = "1", max = "64")
         int workersPerConnection() default 4;
 
