@@ -24,6 +24,7 @@ import org.junit.rules.TemporaryFolder;
 public class NbdServerTest {
 
     static final int SIZE = 4 << 20;
+    static final int MIB = 1 << 20;
     static final Limits LIMITS = new Limits(1, 4096, 1 << 20, 4, 16, 4 << 20);
 
     @Rule
@@ -401,26 +402,17 @@ public class NbdServerTest {
 
     @Test
     public void largeReadsLeaveStraightFromThePageCache() throws IOException {
-        int length = 1 << 20;
         try (RawClient c = transmitting(true, false)) {
-            c.request(0, Nbd.CMD_READ, 1, 4096, length);
-            c.out.flush();
-            assertOffsetData(c.anyReply(), 1, 4096, length);
-            FileExport export = catalog.opened.get("secret-export");
+            FileExport export = readMiB(c, 1, 4096);
             assertEquals("over TCP no sendfile (it costs the client more)", 0, export.regionsSent.get());
             assertEquals("over TCP the data is written from mapped memory", 1, export.mappedRegions.get());
             // where the engine offers no mapping (data not in the page cache), it is read and copied
             export.offerMapped = false;
-            c.request(0, Nbd.CMD_READ, 4, SIZE - length, length);
-            c.out.flush();
-            assertOffsetData(c.anyReply(), 4, SIZE - length, length);
+            readMiB(c, 4, SIZE - MIB);
             assertEquals(1, export.mappedRegions.get());
         }
         try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), true, false)) {
-            c.request(0, Nbd.CMD_READ, 2, 4096, length);
-            c.out.flush();
-            assertOffsetData(c.anyReply(), 2, 4096, length);
-            FileExport export = catalog.opened.get("secret-export");
+            FileExport export = readMiB(c, 2, 4096);
             assertEquals("the unix socket too writes from mapped memory", 1, export.mappedRegions.get());
             assertEquals("no sendfile unless chosen", 0, export.regionsSent.get());
         }
@@ -428,7 +420,7 @@ public class NbdServerTest {
 
     @Test
     public void largeCachedReadsRunOnOneSenderThreadAndUncachedOnesOnTheWorkers() throws IOException {
-        int length = 1 << 20;
+        int length = MIB;
         try (RawClient c = transmitting(true, false)) {
             FileExport export = catalog.opened.get("secret-export");
             for (boolean cached : new boolean[] { true, false }) {
@@ -461,20 +453,14 @@ public class NbdServerTest {
     @Test
     public void largeReadsOnTheUnixSocketLeaveBySendfileWhereChosen() throws IOException {
         restartWithUnixSendfile();
-        int length = 1 << 20;
+        int length = MIB;
         try (RawClient c = transmitting(true, false)) {
-            c.request(0, Nbd.CMD_READ, 1, 4096, length);
-            c.out.flush();
-            assertOffsetData(c.anyReply(), 1, 4096, length);
-            FileExport export = catalog.opened.get("secret-export");
+            FileExport export = readMiB(c, 1, 4096);
             assertEquals("never over TCP", 0, export.regionsSent.get());
             assertEquals(1, export.mappedRegions.get());
         }
         try (RawClient c = transmitting(new RawClient(unixSocket()).hello(), true, false)) {
-            c.request(0, Nbd.CMD_READ, 2, 4096, length);
-            c.out.flush();
-            assertOffsetData(c.anyReply(), 2, 4096, length);
-            FileExport export = catalog.opened.get("secret-export");
+            FileExport export = readMiB(c, 2, 4096);
             waitFor("the structured reply's data sent from the file", () -> export.regionsSent.get() == 1);
             assertEquals("the unix socket sends from the file (sendfile), not from a mapping", 0,
                     export.mappedRegions.get());
@@ -489,6 +475,14 @@ public class NbdServerTest {
             FileExport export = catalog.opened.get("secret-export");
             waitFor("the simple reply's data sent from the file", () -> export.regionsSent.get() == 1);
         }
+    }
+
+    /** Reads 1 MiB at {@code offset} (structured reply), checks it, and returns the export that served it. */
+    private FileExport readMiB(RawClient c, long handle, long offset) throws IOException {
+        c.request(0, Nbd.CMD_READ, handle, offset, MIB);
+        c.out.flush();
+        assertOffsetData(c.anyReply(), handle, offset, MIB);
+        return catalog.opened.get("secret-export");
     }
 
     private void assertOffsetData(RawClient.Chunk r, long handle, long offset, int length) {
