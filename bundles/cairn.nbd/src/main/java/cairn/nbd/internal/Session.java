@@ -10,6 +10,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -85,20 +86,21 @@ final class Session {
         this.requestBudget = new Semaphore(limits.maxRequestsInFlight());
         this.byteBudget = new Semaphore(limits.maxBytesInFlight());
         AtomicInteger n = new AtomicInteger();
-        this.workers = new ThreadPoolExecutor(limits.workers(), limits.workers(), 30, TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "cairn-nbd-" + id + "-w" + n.incrementAndGet());
+        this.workers = threads(limits.workers(), () -> "cairn-nbd-" + id + "-w" + n.incrementAndGet());
+        this.sender = threads(1, () -> "cairn-nbd-" + id + "-s");
+        export.onFenced(this::close);
+    }
+
+    /** {@code count} daemon threads named by {@code names}, ended after 30 s without work. */
+    private static ThreadPoolExecutor threads(int count, Supplier<String> names) {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(count, count, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                r -> {
+                    Thread t = new Thread(r, names.get());
                     t.setDaemon(true);
                     return t;
                 });
-        this.workers.allowCoreThreadTimeOut(true);
-        this.sender = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "cairn-nbd-" + id + "-s");
-            t.setDaemon(true);
-            return t;
-        });
-        this.sender.allowCoreThreadTimeOut(true);
-        export.onFenced(this::close);
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     Export export() {
@@ -308,7 +310,11 @@ final class Session {
         }
     }
 
-    /** Whether the range is in the page cache now; false when that cannot be told without waiting. */
+    /**
+     * Whether the range is in the page cache now; false when that cannot be told without
+     * waiting. The sender asks again when it sends (a mincore call of a few microseconds per
+     * MiB): the region is not held across the queue, where it would hold up closing the volume.
+     */
     private boolean cached(long offset, int length) {
         if (!export.ready()) {
             return false;
