@@ -40,11 +40,9 @@ final class NbdServer {
     /**
      * How the server is set up. {@code tls} null: plaintext (lab mode). {@code unixSocket} null: none.
      * {@code deadPeerSeconds}: about how long a TCP client may stay silent to keepalive probes
-     * before its connection is closed; 0: no probes.
-     */
-    /**
-     * @param unixSendfile whether READ replies on the unix socket leave from the page cache by
-     *                     sendfile rather than copied from mapped memory (see {@link ChannelWire})
+     * before its connection is closed; 0: no probes. {@code unixSendfile}: READ replies on the
+     * unix socket leave from the page cache by sendfile rather than copied from mapped memory
+     * (see {@link ChannelWire#plainChannel}).
      */
     record Settings(InetSocketAddress tcp, Path unixSocket, TlsProvider tls, Limits limits, int handshakeTimeoutMillis,
             int maxConnections, int deadPeerSeconds, boolean unixSendfile) {
